@@ -1,0 +1,53 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { HttpDeps } from './http/deps.js';
+import { errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { securityHeadersPlugin } from './http/plugins/security-headers.js';
+import { viewsPlugin } from './http/plugins/views.js';
+import { assetRoutes } from './http/routes/assets.js';
+import { authorizeRoutes } from './http/routes/authorize.js';
+import { consentRoutes } from './http/routes/consent.js';
+import { discoveryRoutes } from './http/routes/discovery.js';
+import { healthRoutes } from './http/routes/health.js';
+import { interactionRoutes } from './http/routes/interaction.js';
+import { jwksRoutes } from './http/routes/jwks.js';
+import { loginRoutes } from './http/routes/login.js';
+import { tokenRoutes } from './http/routes/token.js';
+import { userinfoRoutes } from './http/routes/userinfo.js';
+
+/** Every request body is a small form; larger bodies get 413 invalid_request. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Builds the HTTP application: external plugins, then ours, then one route file per endpoint. */
+export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    requestTimeout: 30_000,
+    routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
+  });
+
+  // Only application/x-www-form-urlencoded bodies exist in OAuth/OIDC requests: anything else
+  // (JSON included) is refused with 400 invalid_request by the error handler.
+  app.removeAllContentTypeParsers();
+  await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
+  await app.register(fastifyCookie);
+  await app.register(viewsPlugin);
+  await app.register(securityHeadersPlugin);
+  await app.register(errorHandlerPlugin, { issuer: deps.issuer });
+
+  await app.register(healthRoutes, { deps });
+  await app.register(assetRoutes);
+  await app.register(discoveryRoutes, { deps });
+  await app.register(jwksRoutes, { deps });
+  await app.register(authorizeRoutes, { deps });
+  await app.register(interactionRoutes, { deps });
+  await app.register(loginRoutes, { deps });
+  await app.register(consentRoutes, { deps });
+  await app.register(tokenRoutes, { deps });
+  await app.register(userinfoRoutes, { deps });
+  return app;
+}

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import type { AuthorizationRequest, Interaction } from '../../domain/authorization-request.js';
+import type { Client } from '../../domain/client.js';
+import type { Session } from '../../domain/session.js';
+import type { User } from '../../domain/user.js';
+import { AccessDenied, InvalidRequest, OAuthError } from '../../protocol/errors.js';
+import { randomToken, sha256 } from '../../protocol/random.js';
+import { buildRedirect } from '../../protocol/redirect-uri.js';
+import type { Clock } from '../ports/clock.js';
+import type { PasswordHasher } from '../ports/password-hasher.js';
+import type {
+  AuditLog,
+  AuthorizationCodeRepository,
+  ClientRepository,
+  ConsentRepository,
+  InteractionRepository,
+  UserRepository,
+} from '../ports/repositories.js';
+import { AuthorizationPageError, AuthorizationRedirectError } from './authorization-errors.js';
+import { nextStep } from './next-step.js';
+
+export type AuthorizationOutcome =
+  | { readonly kind: 'redirect'; readonly location: string }
+  | { readonly kind: 'interaction'; readonly interaction: Interaction }
+  | { readonly kind: 'login'; readonly interaction: Interaction; readonly client: Client }
+  | { readonly kind: 'consent'; readonly interaction: Interaction; readonly client: Client };
+
+export interface AuthorizationServiceOptions {
+  readonly issuer: string;
+  readonly codeTtl: number;
+  readonly interactionTtl: number;
+}
+
+export interface AuthorizationServiceDeps {
+  readonly clients: ClientRepository;
+  readonly users: UserRepository;
+  readonly interactions: InteractionRepository;
+  readonly consents: ConsentRepository;
+  readonly codes: AuthorizationCodeRepository;
+  readonly passwords: PasswordHasher;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+}
+
+/**
+ * The authorization code flow between the browser and the code: decide whether to log in,
+ * ask for consent or issue the code, and issue it (RFC 6749 §4.1, OIDC Core §3.1.2).
+ */
+export class AuthorizationService {
+  /** Compared against when the username is unknown, so timing does not reveal which usernames exist. */
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly deps: AuthorizationServiceDeps,
+    private readonly options: AuthorizationServiceOptions,
+  ) {}
+
+  /** Right after /auth validated the request. */
+  async start(request: AuthorizationRequest, session: Session | undefined): Promise<AuthorizationOutcome> {
+    const client = await this.client(request.clientId);
+    const step = await this.decide(request, client, session, undefined);
+    if (step.step === 'issue') return this.issue(request, step.userId, step.authTime);
+    const interaction: Interaction = {
+      id: randomToken(),
+      request,
+      csrfToken: randomToken(),
+      userId: undefined,
+      authTime: undefined,
+      expiresAt: this.deps.clock.now() + this.options.interactionTtl,
+    };
+    await this.deps.interactions.create(interaction);
+    return { kind: 'interaction', interaction };
+  }
+
+  /** The interaction page: what to show, or the final redirect. */
+  async resume(interaction: Interaction, session: Session | undefined): Promise<AuthorizationOutcome> {
+    const client = await this.client(interaction.request.clientId);
+    const auth = interaction.userId !== undefined && interaction.authTime !== undefined ? { userId: interaction.userId, authTime: interaction.authTime } : undefined;
+    const step = await this.decide(interaction.request, client, session, auth, interaction);
+    if (step.step === 'login') return { kind: 'login', interaction, client };
+    if (step.step === 'consent') {
+      if (auth === undefined) {
+        // Bind the interaction to the session's user now, so the consent page's POST acts for them.
+        await this.deps.interactions.setAuthenticated(interaction.id, step.userId, step.authTime);
+        interaction = { ...interaction, userId: step.userId, authTime: step.authTime };
+      }
+      return { kind: 'consent', interaction, client };
+    }
+    await this.deps.interactions.delete(interaction.id);
+    return this.issue(interaction.request, step.userId, step.authTime);
+  }
+
+  /** Checks a username and password; undefined when wrong (the caller re-renders the form). */
+  async login(interaction: Interaction, username: string, password: string, ip: string): Promise<User | undefined> {
+    const user = username.length <= 128 && password.length <= 1024 ? await this.deps.users.findByUsername(username) : undefined;
+    const hash = user?.passwordHash ?? (await this.fakeHash());
+    const ok = (await this.deps.passwords.verify(password, hash)) && user !== undefined;
+    const clientId = interaction.request.clientId;
+    if (!ok) {
+      this.deps.audit.record({ event: 'login.failure', clientId, ip, details: { username: username.slice(0, 128) } });
+      return undefined;
+    }
+    await this.deps.interactions.setAuthenticated(interaction.id, user.id, this.deps.clock.now());
+    this.deps.audit.record({ event: 'login.success', clientId, userId: user.id, ip });
+    return user;
+  }
+
+  /** The consent page's decision. */
+  async consent(interaction: Interaction, decision: string, ip: string): Promise<AuthorizationOutcome> {
+    const { request } = interaction;
+    if (interaction.userId === undefined || interaction.authTime === undefined) {
+      throw new AuthorizationPageError(new InvalidRequest('log in before consenting'));
+    }
+    await this.deps.interactions.delete(interaction.id);
+    if (decision !== 'approve') {
+      this.deps.audit.record({ event: 'consent.denied', clientId: request.clientId, userId: interaction.userId, ip });
+      throw new AuthorizationRedirectError(new AccessDenied('the user denied the request'), request.redirectUri, request.state);
+    }
+    await this.deps.consents.grant(interaction.userId, request.clientId, request.scopes, this.deps.clock.now());
+    this.deps.audit.record({ event: 'consent.granted', clientId: request.clientId, userId: interaction.userId, ip, details: { scope: request.scopes.join(' ') } });
+    return this.issue(request, interaction.userId, interaction.authTime);
+  }
+
+  /** RFC 6749 §4.1.2: the code goes back with state and, per RFC 9207, iss. */
+  private async issue(request: AuthorizationRequest, userId: string, authTime: number): Promise<AuthorizationOutcome> {
+    const code = randomToken();
+    const now = this.deps.clock.now();
+    await this.deps.codes.save({
+      codeDigest: sha256(code),
+      grantId: randomUUID(),
+      clientId: request.clientId,
+      userId,
+      redirectUri: request.redirectUri,
+      scopes: request.scopes,
+      codeChallenge: request.codeChallenge,
+      nonce: request.nonce,
+      authTime,
+      issuedAt: now,
+      expiresAt: now + this.options.codeTtl,
+      consumedAt: undefined,
+    });
+    const location = buildRedirect(request.redirectUri, { code, state: request.state, iss: this.options.issuer });
+    return { kind: 'redirect', location };
+  }
+
+  private async decide(
+    request: AuthorizationRequest,
+    client: Client,
+    session: Session | undefined,
+    interactionAuth: { userId: string; authTime: number } | undefined,
+    interaction?: Interaction,
+  ) {
+    const userId = interactionAuth?.userId ?? session?.userId;
+    const grantedScopes = userId ? await this.deps.consents.findGranted(userId, client.clientId) : [];
+    try {
+      return nextStep({ request, client, session, interactionAuth, grantedScopes, now: this.deps.clock.now() });
+    } catch (error) {
+      if (interaction) await this.deps.interactions.delete(interaction.id);
+      if (error instanceof OAuthError) throw new AuthorizationRedirectError(error, request.redirectUri, request.state);
+      throw error;
+    }
+  }
+
+  /** The client an interaction is for (the login page shows its name). */
+  clientOf(interaction: Interaction): Promise<Client> {
+    return this.client(interaction.request.clientId);
+  }
+
+  private async client(clientId: string): Promise<Client> {
+    const client = await this.deps.clients.findById(clientId);
+    if (client === undefined) throw new AuthorizationPageError(new InvalidRequest('client_id is not a registered client'));
+    return client;
+  }
+
+  private fakeHash(): Promise<string> {
+    this.dummyHash ??= this.deps.passwords.hash(randomToken());
+    return this.dummyHash;
+  }
+}

@@ -1,0 +1,44 @@
+import type { AuthorizationRequest } from '../../domain/authorization-request.js';
+import type { Client } from '../../domain/client.js';
+import { isAuthenticationTooOld, type Session } from '../../domain/session.js';
+import { ConsentRequired, LoginRequired } from '../../protocol/errors.js';
+
+export type NextStep =
+  | { readonly step: 'login' }
+  | { readonly step: 'consent'; readonly userId: string; readonly authTime: number }
+  | { readonly step: 'issue'; readonly userId: string; readonly authTime: number };
+
+export interface NextStepInput {
+  readonly request: AuthorizationRequest;
+  readonly client: Client;
+  readonly session: Session | undefined;
+  /** Set when the user entered their password during this very interaction. */
+  readonly interactionAuth: { readonly userId: string; readonly authTime: number } | undefined;
+  readonly grantedScopes: readonly string[];
+  readonly now: number;
+}
+
+/**
+ * What the authorization endpoint does next (OIDC Core §3.1.2.1 prompt and max_age,
+ * §3.1.2.4 consent). Throws login_required / consent_required under prompt=none.
+ */
+export function nextStep(input: NextStepInput): NextStep {
+  const { request, client, session, now } = input;
+  const forceLogin = request.prompt.includes('login') || request.prompt.includes('select_account');
+  const auth = input.interactionAuth ?? (session && !forceLogin ? { userId: session.userId, authTime: session.authTime } : undefined);
+
+  if (auth === undefined || isAuthenticationTooOld(auth.authTime, request.maxAge, now)) {
+    if (request.prompt.includes('none')) throw new LoginRequired('the user is not logged in');
+    return { step: 'login' };
+  }
+
+  const granted = new Set(input.grantedScopes);
+  // prompt=consent asks for the page even for clients that skip it otherwise.
+  const needsConsent =
+    request.prompt.includes('consent') || (client.requireConsent && !request.scopes.every((scope) => granted.has(scope)));
+  if (needsConsent) {
+    if (request.prompt.includes('none')) throw new ConsentRequired('the user has not consented to this request');
+    return { step: 'consent', ...auth };
+  }
+  return { step: 'issue', ...auth };
+}

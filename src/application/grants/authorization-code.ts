@@ -1,0 +1,78 @@
+import { sha256 } from '../../protocol/random.js';
+import { InvalidGrant, InvalidRequest } from '../../protocol/errors.js';
+import { verifyCodeVerifier } from '../../protocol/pkce.js';
+import { claimsForScopes } from '../../domain/scope.js';
+import type { Grant } from './grant.js';
+
+const MAX_CODE_LENGTH = 256;
+
+/**
+ * grant_type=authorization_code (RFC 6749 §4.1.3, OIDC Core §3.1.3, RFC 7636 §4.5).
+ * The code is bound to the client, the redirect_uri and the PKCE challenge, lives at most
+ * 60 s and is consumed atomically with the record of the tokens issued from it.
+ */
+export const authorizationCodeGrant: Grant = {
+  grantType: 'authorization_code',
+
+  async handle({ client, params, ip }, deps) {
+    const { code, redirect_uri: redirectUri, code_verifier: codeVerifier } = params;
+    if (code === undefined) throw new InvalidRequest('code is required');
+    // OIDC Core §3.1.2.1 made redirect_uri required at /auth, so RFC 6749 §4.1.3 requires it here.
+    if (redirectUri === undefined) throw new InvalidRequest('redirect_uri is required');
+    if (codeVerifier === undefined) throw new InvalidRequest('code_verifier is required');
+    if (code.length > MAX_CODE_LENGTH) throw new InvalidGrant('the authorization code is invalid');
+
+    const now = deps.clock.now();
+    const codeDigest = sha256(code);
+    const stored = await deps.codes.find(codeDigest);
+    if (stored === undefined) throw new InvalidGrant('the authorization code is invalid');
+    if (stored.consumedAt !== undefined) {
+      deps.audit.record({ event: 'code.replayed', clientId: client.clientId, userId: stored.userId, ip, details: { grant_id: stored.grantId } });
+      throw new InvalidGrant('the authorization code was already used');
+    }
+    if (stored.expiresAt <= now) throw new InvalidGrant('the authorization code expired');
+    if (stored.clientId !== client.clientId) throw new InvalidGrant('the authorization code was issued to another client');
+    // RFC 6749 §4.1.3: identical to the redirect_uri of the authorization request.
+    if (stored.redirectUri !== redirectUri) throw new InvalidGrant('redirect_uri does not match the authorization request');
+    verifyCodeVerifier(codeVerifier, stored.codeChallenge);
+
+    const user = await deps.users.findById(stored.userId);
+    if (user === undefined) throw new InvalidGrant('the user of this authorization code no longer exists');
+
+    const accessToken = await deps.tokens.accessToken({ client, subject: user.id, scopes: stored.scopes, authTime: stored.authTime });
+    const idToken = stored.scopes.includes('openid')
+      ? await deps.tokens.idToken({
+          client,
+          subject: user.id,
+          authTime: stored.authTime,
+          nonce: stored.nonce,
+          accessToken: accessToken.token,
+          claims: claimsForScopes(stored.scopes, user.claims),
+        })
+      : undefined;
+
+    const consumed = await deps.codes.consume(codeDigest, now, [
+      {
+        jti: accessToken.jti,
+        kind: 'access_token',
+        grantId: stored.grantId,
+        clientId: client.clientId,
+        userId: user.id,
+        scope: stored.scopes.join(' '),
+        createdAt: accessToken.issuedAt,
+        expiresAt: accessToken.expiresAt,
+      },
+    ]);
+    // Another request won the race for this code, or it expired meanwhile.
+    if (!consumed) throw new InvalidGrant('the authorization code was already used');
+
+    deps.audit.record({ event: 'token.issued', clientId: client.clientId, userId: user.id, ip, details: { grant_type: 'authorization_code', jti: accessToken.jti } });
+    return {
+      access_token: accessToken.token,
+      token_type: 'Bearer',
+      expires_in: accessToken.expiresAt - accessToken.issuedAt,
+      scope: stored.scopes.join(' '),
+      ...(idToken !== undefined ? { id_token: idToken } : {}),
+    };
+  },
+};

@@ -1,0 +1,26 @@
+import { UnauthorizedClient, UnsupportedGrantType, InvalidRequest } from '../../protocol/errors.js';
+import type { ClientAuthenticator } from '../services/client-authenticator.js';
+import { authorizationCodeGrant } from './authorization-code.js';
+import type { Grant, GrantDeps, TokenResponse } from './grant.js';
+
+/** The grants this server implements; discovery's grant_types_supported is read from here. */
+export const GRANTS: ReadonlyMap<string, Grant> = new Map([[authorizationCodeGrant.grantType, authorizationCodeGrant]]);
+
+export const GRANT_TYPES_SUPPORTED: readonly string[] = [...GRANTS.keys()];
+
+/** The token endpoint (RFC 6749 §3.2): authenticate the client, then run its grant. */
+export async function exchange(
+  input: { authorization: string | undefined; params: Readonly<Record<string, string | undefined>>; ip: string },
+  authenticator: ClientAuthenticator,
+  deps: GrantDeps,
+): Promise<TokenResponse> {
+  const grantType = input.params.grant_type;
+  if (grantType === undefined) throw new InvalidRequest('grant_type is required');
+  const grant = GRANTS.get(grantType);
+  if (grant === undefined) throw new UnsupportedGrantType(`grant_type ${grantType.slice(0, 64)} is not supported`);
+  const client = await authenticator.authenticate(input.authorization, input.params);
+  if (!client.grantTypes.includes(grant.grantType)) {
+    throw new UnauthorizedClient(`the client is not allowed to use the ${grant.grantType} grant`);
+  }
+  return grant.handle({ client, params: input.params, ip: input.ip }, deps);
+}

@@ -1,0 +1,56 @@
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { InvalidToken } from '../../protocol/errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { KeyStore } from '../ports/key-store.js';
+
+export interface AccessTokenClaims {
+  readonly sub: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly jti: string;
+  readonly exp: number;
+}
+
+const MAX_TOKEN_LENGTH = 8192;
+
+/** Verifies access tokens this provider issued (RFC 9068 §4) with the cached public keys. */
+export class AccessTokenVerifier {
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly clock: Clock,
+    private readonly issuer: string,
+  ) {}
+
+  async verify(token: string, audience: string = this.issuer): Promise<AccessTokenClaims> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidToken('the access token is too long');
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw new InvalidToken('the access token is malformed');
+    }
+    const key = kid === undefined ? undefined : this.keys.verificationKey(kid);
+    if (key === undefined) throw new InvalidToken('the access token was not issued by this server');
+    try {
+      const { payload } = await jwtVerify(token, key.key, {
+        issuer: this.issuer,
+        audience,
+        typ: 'at+jwt', // RFC 9068 §4: reject anything else, ID tokens included
+        algorithms: [key.alg],
+        currentDate: new Date(this.clock.now() * 1000),
+        requiredClaims: ['sub', 'client_id', 'jti', 'exp', 'iat'],
+      });
+      return {
+        sub: payload.sub!,
+        clientId: String(payload.client_id),
+        scopes: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
+        jti: payload.jti!,
+        exp: payload.exp!,
+      };
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw new InvalidToken('the access token expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed) throw new InvalidToken(`the access token ${error.claim} claim is invalid`);
+      throw new InvalidToken('the access token is invalid');
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { SIGNING_ALGS, type Client } from '../../domain/client.js';
+import { CLAIMS_BY_SCOPE, STANDARD_SCOPES } from '../../domain/scope.js';
+import { PROMPT_VALUES } from '../../domain/authorization-request.js';
+import { CODE_CHALLENGE_METHODS_SUPPORTED } from '../../protocol/pkce.js';
+import { GRANT_TYPES_SUPPORTED } from '../grants/index.js';
+
+/** Endpoint paths, relative to the issuer (contract: default paths). */
+export const PATHS = {
+  authorization: '/auth',
+  token: '/token',
+  userinfo: '/userinfo',
+  jwks: '/.well-known/jwks.json',
+} as const;
+
+/**
+ * OpenID Connect Discovery 1.0 §3 / RFC 8414 §2 metadata. Lists only what the server
+ * really does; built once, rebuilt when clients or keys change.
+ */
+export function buildDiscoveryDocument(issuer: string, clients: readonly Client[], languages: readonly string[]): Record<string, unknown> {
+  const customScopes = [...new Set(clients.flatMap((c) => c.scopes))].filter((s) => !(STANDARD_SCOPES as readonly string[]).includes(s)).sort();
+  return {
+    issuer,
+    authorization_endpoint: issuer + PATHS.authorization,
+    token_endpoint: issuer + PATHS.token,
+    userinfo_endpoint: issuer + PATHS.userinfo,
+    jwks_uri: issuer + PATHS.jwks,
+    scopes_supported: [...STANDARD_SCOPES.filter((s) => s !== 'offline_access'), ...customScopes],
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: [...GRANT_TYPES_SUPPORTED],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [...SIGNING_ALGS],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    code_challenge_methods_supported: [...CODE_CHALLENGE_METHODS_SUPPORTED],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'azp', ...Object.values(CLAIMS_BY_SCOPE).flat()],
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    prompt_values_supported: [...PROMPT_VALUES],
+    ui_locales_supported: [...languages],
+    // RFC 9207: every authorization response carries iss.
+    authorization_response_iss_parameter_supported: true,
+  };
+}

@@ -1,0 +1,32 @@
+import type { Session } from '../../domain/session.js';
+import { isSessionActive } from '../../domain/session.js';
+import { randomToken, sha256 } from '../../protocol/random.js';
+import type { Clock } from '../ports/clock.js';
+import type { SessionRepository } from '../ports/repositories.js';
+
+/** SSO sessions: the cookie holds 256 random bits; the store keeps only their SHA-256. */
+export class SessionService {
+  constructor(
+    private readonly sessions: SessionRepository,
+    private readonly clock: Clock,
+    private readonly ttl: number,
+  ) {}
+
+  async start(userId: string): Promise<{ cookieValue: string; session: Session }> {
+    const cookieValue = randomToken();
+    const now = this.clock.now();
+    const session: Session = { idDigest: sha256(cookieValue), userId, authTime: now, expiresAt: now + this.ttl };
+    await this.sessions.create(session);
+    return { cookieValue, session };
+  }
+
+  async find(cookieValue: string | undefined): Promise<Session | undefined> {
+    if (cookieValue === undefined || cookieValue.length !== 43) return undefined;
+    const session = await this.sessions.find(sha256(cookieValue));
+    return session && isSessionActive(session, this.clock.now()) ? session : undefined;
+  }
+
+  async end(cookieValue: string): Promise<void> {
+    await this.sessions.end(sha256(cookieValue), this.clock.now());
+  }
+}

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, GRANT_TYPES, FAPI2_SIGNING_ALGS } from '../domain/client.js';
+import { parseScope } from '../domain/scope.js';
+import { isLoopbackHost } from '../protocol/redirect-uri.js';
+
+/**
+ * config.yaml, validated. Every key has its default and meaning here; the README's
+ * configuration reference mirrors this file. Unknown keys are errors (a typo must not
+ * silently fall back to a default).
+ */
+
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:']);
+
+const absoluteUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return !FORBIDDEN_SCHEMES.has(url.protocol) && url.hash === '' && !value.includes('#');
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an absolute URL without a fragment' },
+);
+
+const scopeString = z.string().refine((s) => parseScope(s) !== undefined && s.trim() !== '', {
+  message: 'must be space-separated scope tokens (RFC 6749 §3.3)',
+});
+
+const ttl = (def: number, min: number, max: number, what: string) =>
+  z.number().int().min(min).max(max).default(def).describe(`${what}, in seconds (${min}–${max}, default ${def})`);
+
+const jwk = z.record(z.string(), z.unknown());
+
+export const clientSchema = z
+  .strictObject({
+    client_id: z
+      .string()
+      .regex(/^[A-Za-z0-9._:~-]{1,128}$/, 'must be 1–128 characters of A–Z a–z 0–9 . _ : ~ -')
+      .describe('Unique client identifier'),
+    client_name: z.string().max(200).optional().describe('Name shown on the consent page'),
+    profile: z.enum(['oidc', 'fapi2']).default('oidc').describe('oidc, or fapi2 to enforce the FAPI 2.0 rules'),
+    token_endpoint_auth_method: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).default('client_secret_basic'),
+    client_secret: z.string().min(1).max(512).optional().describe('Only for client_secret_*; stored as a SHA-256 digest'),
+    redirect_uris: z.array(absoluteUrl).max(50).default([]),
+    post_logout_redirect_uris: z.array(absoluteUrl).max(50).default([]),
+    grant_types: z.array(z.enum(GRANT_TYPES)).min(1).default(['authorization_code']),
+    scope: scopeString.default('openid').describe('The scopes the client may ask for'),
+    require_consent: z.boolean().default(true).describe('Show the consent page (remembered per user and client)'),
+    id_token_signed_response_alg: z.enum(SIGNING_ALGS).default('ES256'),
+    jwks: z.strictObject({ keys: z.array(jwk).min(1).max(20) }).optional(),
+    jwks_uri: absoluteUrl.optional(),
+  })
+  .superRefine((client, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    const method = client.token_endpoint_auth_method;
+    const usesSecret = method === 'client_secret_basic' || method === 'client_secret_post';
+    if (usesSecret && client.client_secret === undefined) {
+      issue('client_secret', `is required with token_endpoint_auth_method ${method}`);
+    }
+    if (!usesSecret && client.client_secret !== undefined) {
+      issue('client_secret', `must not be set with token_endpoint_auth_method ${method}`);
+    }
+    if (method === 'private_key_jwt' && client.jwks === undefined && client.jwks_uri === undefined) {
+      issue('jwks', 'or jwks_uri is required with private_key_jwt');
+    }
+    if (client.jwks !== undefined && client.jwks_uri !== undefined) {
+      issue('jwks_uri', 'must not be set together with jwks');
+    }
+    if (client.grant_types.includes('authorization_code') && client.redirect_uris.length === 0) {
+      issue('redirect_uris', 'needs at least one URI for the authorization_code grant');
+    }
+    if (client.grant_types.includes('client_credentials') && method === 'none') {
+      issue('grant_types', 'client_credentials needs a confidential client (token_endpoint_auth_method is none)');
+    }
+    if (client.profile === 'fapi2') {
+      // FAPI 2.0 Security Profile §5.3.2.1 (confidential clients only) and §5.3.1.1 (auth methods).
+      if (method !== 'private_key_jwt') {
+        issue('token_endpoint_auth_method', 'must be private_key_jwt for a fapi2 client');
+      }
+      if (!FAPI2_SIGNING_ALGS.includes(client.id_token_signed_response_alg)) {
+        issue('id_token_signed_response_alg', 'must be PS256, ES256 or EdDSA for a fapi2 client');
+      }
+      client.redirect_uris.forEach((uri, i) => {
+        const url = new URL(uri);
+        if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+          ctx.addIssue({ code: 'custom', path: ['redirect_uris', i], message: 'must be https (http only for loopback) for a fapi2 client' });
+        }
+      });
+    }
+  });
+
+export const userSchema = z.strictObject({
+  username: z.string().min(1).max(128),
+  password: z
+    .string()
+    .min(1)
+    // bcrypt reads at most 72 bytes: a longer password would be silently truncated.
+    .refine((p) => Buffer.byteLength(p, 'utf8') <= 72, { message: 'must be at most 72 bytes (bcrypt limit)' }),
+  claims: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const configSchema = z
+  .strictObject({
+    issuer: absoluteUrl
+      .refine((v) => !v.endsWith('/') && !v.includes('?'), { message: 'must have no trailing slash and no query' })
+      .refine(
+        (v) => {
+          const url = new URL(v);
+          return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+        },
+        { message: 'must be https (http only on a loopback host)' },
+      )
+      .default('http://127.0.0.1:8081')
+      .describe('Issuer identifier; every endpoint URL derives from it'),
+    port: z.number().int().min(0).max(65535).default(8081),
+    host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on'),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    database: z.strictObject({ path: z.string().min(1).default('./data/trusty.db') }).default({ path: './data/trusty.db' }),
+    tokens: z
+      .strictObject({
+        access_token_ttl: ttl(600, 30, 86400, 'Access token lifetime'),
+        id_token_ttl: ttl(600, 30, 86400, 'ID token lifetime'),
+        // FAPI 2.0 §5.3.2.1: authorization codes live at most 60 s.
+        authorization_code_ttl: ttl(60, 5, 60, 'Authorization code lifetime'),
+      })
+      .default({ access_token_ttl: 600, id_token_ttl: 600, authorization_code_ttl: 60 }),
+    session: z
+      .strictObject({
+        ttl: ttl(28800, 60, 2592000, 'SSO session lifetime'),
+        interaction_ttl: ttl(900, 60, 3600, 'Time allowed to finish login and consent'),
+      })
+      .default({ ttl: 28800, interaction_ttl: 900 }),
+    passwords: z
+      .strictObject({ bcrypt_cost: z.number().int().min(4).max(15).default(12) })
+      .default({ bcrypt_cost: 12 }),
+    clients: z.array(clientSchema).max(10000).default([]),
+    users: z.array(userSchema).max(100000).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.clients.forEach((c, i) => {
+      if (seen.has(c.client_id)) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'client_id'], message: `duplicates clients[${seen.get(c.client_id)}]` });
+      }
+      seen.set(c.client_id, i);
+    });
+    const users = new Map<string, number>();
+    config.users.forEach((u, i) => {
+      if (users.has(u.username)) {
+        ctx.addIssue({ code: 'custom', path: ['users', i, 'username'], message: `duplicates users[${users.get(u.username)}]` });
+      }
+      users.set(u.username, i);
+    });
+  });
+
+export type ClientConfig = z.infer<typeof clientSchema>;
+export type UserConfig = z.infer<typeof userSchema>;
+export type Config = z.infer<typeof configSchema>;

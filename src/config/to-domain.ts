@@ -1,0 +1,23 @@
+import type { Client } from '../domain/client.js';
+import { parseScope } from '../domain/scope.js';
+import { sha256 } from '../protocol/random.js';
+import type { ClientConfig } from './schema.js';
+
+/** config.yaml's client entry (wire names) → the domain Client; the secret becomes a digest. */
+export function clientFromConfig(entry: ClientConfig): Client {
+  return {
+    clientId: entry.client_id,
+    clientName: entry.client_name,
+    profile: entry.profile,
+    tokenEndpointAuthMethod: entry.token_endpoint_auth_method,
+    secretDigest: entry.client_secret === undefined ? undefined : sha256(entry.client_secret),
+    redirectUris: entry.redirect_uris,
+    postLogoutRedirectUris: entry.post_logout_redirect_uris,
+    grantTypes: [...new Set(entry.grant_types)],
+    scopes: parseScope(entry.scope) ?? [],
+    requireConsent: entry.require_consent,
+    idTokenSignedResponseAlg: entry.id_token_signed_response_alg,
+    jwks: entry.jwks as Client['jwks'],
+    jwksUri: entry.jwks_uri,
+  };
+}

@@ -1,0 +1,102 @@
+import type { Logger } from 'pino';
+import { AuthorizationService } from './application/authorize/authorization-service.js';
+import type { GrantDeps } from './application/grants/grant.js';
+import { systemClock, type Clock } from './application/ports/clock.js';
+import { AccessTokenVerifier } from './application/services/access-token-verifier.js';
+import { ClientAuthenticator } from './application/services/client-authenticator.js';
+import { buildDiscoveryDocument } from './application/services/discovery.js';
+import { seed } from './application/services/seed.js';
+import { SessionService } from './application/services/session-service.js';
+import { TokenIssuer } from './application/services/token-issuer.js';
+import type { LoadedConfig } from './config/load.js';
+import { clientFromConfig } from './config/to-domain.js';
+import type { HttpDeps } from './http/deps.js';
+import { SUPPORTED_LANGUAGES } from './http/plugins/language.js';
+import { BcryptPasswordHasher } from './infrastructure/bcrypt-password-hasher.js';
+import { openDatabase, type Db } from './infrastructure/db/database.js';
+import { migrate } from './infrastructure/db/migrate.js';
+import { SqliteKeyStore } from './infrastructure/keys/sqlite-key-store.js';
+import { SqliteAuditLog } from './infrastructure/sqlite/audit-log.js';
+import { SqliteAuthorizationCodeRepository } from './infrastructure/sqlite/authorization-code-repository.js';
+import { SqliteClientRepository } from './infrastructure/sqlite/client-repository.js';
+import { SqliteConsentRepository } from './infrastructure/sqlite/consent-repository.js';
+import { SqliteInteractionRepository } from './infrastructure/sqlite/interaction-repository.js';
+import { SqliteSessionRepository } from './infrastructure/sqlite/session-repository.js';
+import { SqliteUserRepository } from './infrastructure/sqlite/user-repository.js';
+
+export interface Trusty {
+  readonly deps: HttpDeps;
+  readonly db: Db;
+  /** Flushes the audit log and closes the database. */
+  close(): Promise<void>;
+}
+
+/** The composition root: opens storage, migrates, loads keys, seeds config, wires services. */
+export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clock = systemClock): Promise<Trusty> {
+  const now = () => clock.now();
+  const db = openDatabase(config.database.path);
+  try {
+    const migrations = migrate(db.sqlite);
+    if (migrations.applied.length > 0) log.info({ applied: migrations.applied }, 'database migrated');
+
+    const { store: keys, created } = await SqliteKeyStore.open(db.kysely, now);
+    if (created.length > 0) log.info({ algorithms: created }, 'signing keys created');
+
+    const clients = new SqliteClientRepository(db.kysely, now);
+    const users = new SqliteUserRepository(db.kysely, now);
+    const passwords = new BcryptPasswordHasher(config.passwords.bcrypt_cost);
+    const report = await seed(
+      { clients: config.clients.map(clientFromConfig), users: config.users.map((u) => ({ username: u.username, password: u.password, claims: u.claims })) },
+      { clients, users, passwords },
+    );
+    log.info(report, 'configured clients and users seeded');
+    for (const client of config.clients) {
+      if (client.client_secret !== undefined && client.client_secret.length < 32) {
+        log.warn({ client_id: client.client_id }, 'client_secret is shorter than 32 characters: use a long random secret');
+      }
+    }
+
+    const audit = new SqliteAuditLog(db.kysely, log);
+    const interactions = new SqliteInteractionRepository(db.kysely, now);
+    const codes = new SqliteAuthorizationCodeRepository(db.kysely);
+    const tokens = new TokenIssuer(keys, clock, {
+      issuer: config.issuer,
+      accessTokenTtl: config.tokens.access_token_ttl,
+      idTokenTtl: config.tokens.id_token_ttl,
+    });
+    const grants: GrantDeps = { codes, users, tokens, audit, clock };
+    const authorization = new AuthorizationService(
+      { clients, users, interactions, consents: new SqliteConsentRepository(db.kysely), codes, passwords, audit, clock },
+      { issuer: config.issuer, codeTtl: config.tokens.authorization_code_ttl, interactionTtl: config.session.interaction_ttl },
+    );
+    const deps: HttpDeps = {
+      issuer: config.issuer,
+      secureCookies: config.issuer.startsWith('https:'),
+      sessionTtl: config.session.ttl,
+      interactionTtl: config.session.interaction_ttl,
+      clock,
+      clients,
+      users,
+      interactions,
+      keys,
+      sessions: new SessionService(new SqliteSessionRepository(db.kysely), clock, config.session.ttl),
+      authorization,
+      authenticator: new ClientAuthenticator(clients),
+      accessTokens: new AccessTokenVerifier(keys, clock, config.issuer),
+      grants,
+      discovery: buildDiscoveryDocument(config.issuer, await clients.list(), SUPPORTED_LANGUAGES),
+      isReady: () => true,
+    };
+    return {
+      deps,
+      db,
+      async close() {
+        await audit.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,16 @@
+/** An issued authorization code; only its digest is stored. */
+export interface AuthorizationCode {
+  readonly codeDigest: string;
+  /** Ties the code to the tokens issued from it (revocation on replay). */
+  readonly grantId: string;
+  readonly clientId: string;
+  readonly userId: string;
+  readonly redirectUri: string;
+  readonly scopes: readonly string[];
+  readonly codeChallenge: string;
+  readonly nonce: string | undefined;
+  readonly authTime: number;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  readonly consumedAt: number | undefined;
+}

@@ -1,0 +1,40 @@
+/** A registered relying party, as the rest of the code sees it (no rows, no wire names). */
+export type ClientProfile = 'oidc' | 'fapi2';
+
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+export const SIGNING_ALGS = ['ES256', 'PS256', 'RS256', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+/** FAPI 2.0 Security Profile §5.4: PS256, ES256 or EdDSA only. */
+export const FAPI2_SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'PS256', 'EdDSA'];
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+export interface Client {
+  readonly clientId: string;
+  readonly clientName: string | undefined;
+  readonly profile: ClientProfile;
+  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  /** SHA-256 (base64url) of the client secret; undefined unless client_secret_*. */
+  readonly secretDigest: string | undefined;
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris: readonly string[];
+  readonly grantTypes: readonly GrantType[];
+  /** Scopes the client may ask for. */
+  readonly scopes: readonly string[];
+  readonly requireConsent: boolean;
+  readonly idTokenSignedResponseAlg: SigningAlg;
+  readonly jwks: { keys: Record<string, unknown>[] } | undefined;
+  readonly jwksUri: string | undefined;
+}
+
+export function isPublicClient(client: Client): boolean {
+  return client.tokenEndpointAuthMethod === 'none';
+}

@@ -1,0 +1,30 @@
+import type { AuthorizationService } from '../application/authorize/authorization-service.js';
+import type { GrantDeps } from '../application/grants/grant.js';
+import type { KeyStore } from '../application/ports/key-store.js';
+import type { ClientRepository, InteractionRepository, UserRepository } from '../application/ports/repositories.js';
+import type { AccessTokenVerifier } from '../application/services/access-token-verifier.js';
+import type { ClientAuthenticator } from '../application/services/client-authenticator.js';
+import type { SessionService } from '../application/services/session-service.js';
+import type { Clock } from '../application/ports/clock.js';
+
+/** What the HTTP layer needs; built by src/container.ts, or by a test. */
+export interface HttpDeps {
+  readonly issuer: string;
+  readonly secureCookies: boolean;
+  readonly sessionTtl: number;
+  readonly interactionTtl: number;
+  readonly clock: Clock;
+  readonly clients: ClientRepository;
+  readonly users: UserRepository;
+  readonly interactions: InteractionRepository;
+  readonly keys: KeyStore;
+  readonly sessions: SessionService;
+  readonly authorization: AuthorizationService;
+  readonly authenticator: ClientAuthenticator;
+  readonly accessTokens: AccessTokenVerifier;
+  readonly grants: GrantDeps;
+  /** Built once after seeding (clients' custom scopes appear in scopes_supported). */
+  readonly discovery: Record<string, unknown>;
+  /** True once migrations ran, keys are loaded and config is seeded (contract: /health). */
+  isReady(): boolean;
+}

@@ -1,0 +1,99 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { AuthorizationPageError, AuthorizationRedirectError } from '../../application/authorize/authorization-errors.js';
+import { InvalidClient, InvalidRequest, InvalidToken, InsufficientScope, NotFound, OAuthError, ServerError } from '../../protocol/errors.js';
+import { buildRedirect } from '../../protocol/redirect-uri.js';
+import { negotiateLanguage } from './language.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route answers with HTML pages: errors become an error page, not JSON. */
+    page?: boolean;
+    /** The route is a Bearer-protected resource (RFC 6750): errors carry WWW-Authenticate: Bearer. */
+    bearer?: boolean;
+  }
+}
+
+/** RFC 6750 §3: a request without any token gets a challenge without an error code. */
+export class MissingBearerToken extends OAuthError {
+  readonly error = 'invalid_request';
+  override readonly status = 401;
+}
+
+/**
+ * The one place that turns errors into responses: OAuth errors as RFC 6749 §5.2 JSON (API),
+ * authorization errors as a redirect with iss (RFC 9207) or a page, framework errors as
+ * invalid_request, and anything unexpected as server_error without its details.
+ */
+export const errorHandlerPlugin = fp(async (app: FastifyInstance, options: { issuer: string }) => {
+  const { issuer } = options;
+
+  app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof AuthorizationRedirectError) {
+      const { error: cause, redirectUri, state } = error;
+      const location = buildRedirect(redirectUri, { error: cause.error, error_description: cause.description, state, iss: issuer });
+      return reply.header('cache-control', 'no-store').redirect(location, 303);
+    }
+    if (error instanceof AuthorizationPageError) {
+      return errorPage(request, reply, error.error);
+    }
+    const oauth = toOAuthError(error);
+    if (oauth instanceof ServerError) {
+      request.log.error({ err: error }, 'unexpected error');
+    }
+    if (request.routeOptions.config?.page) {
+      return errorPage(request, reply, oauth);
+    }
+    reply.code(oauth.status).header('cache-control', 'no-store').header('pragma', 'no-cache');
+    if (oauth instanceof InvalidClient && oauth.basicChallenge) {
+      reply.header('www-authenticate', `Basic realm="${issuer}"`);
+    }
+    if (request.routeOptions.config?.bearer) {
+      reply.header('www-authenticate', bearerChallenge(issuer, oauth));
+    }
+    return reply.send({ error: oauth.error, error_description: oauth.description });
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+    const error = new NotFound(`no endpoint at ${request.method} ${path}`);
+    return reply.code(404).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: error.description });
+  });
+
+  function errorPage(request: FastifyRequest, reply: FastifyReply, error: OAuthError) {
+    const query = request.query as Record<string, unknown> | undefined;
+    const uiLocales = typeof query?.ui_locales === 'string' ? query.ui_locales : undefined;
+    const lang = negotiateLanguage(uiLocales, request.headers['accept-language']);
+    return reply.page('error', lang, { error: error.error, description: error.description }, error.status);
+  }
+});
+
+/** RFC 6750 §3: WWW-Authenticate: Bearer realm, error, error_description. */
+function bearerChallenge(realm: string, error: OAuthError): string {
+  if (error instanceof MissingBearerToken) return `Bearer realm="${realm}"`;
+  const code = error instanceof InvalidToken || error instanceof InsufficientScope ? error.error : 'invalid_request';
+  const description = error.description.replace(/["\\]/g, "'");
+  return `Bearer realm="${realm}", error="${code}", error_description="${description}"`;
+}
+
+/** Maps what Fastify itself raises (body, content type, parsing) to invalid_request. */
+function toOAuthError(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  const fastifyError = error as Partial<FastifyError>;
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new InvalidRequest('the request body is too large', 413);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new InvalidRequest('the request body must be application/x-www-form-urlencoded');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new InvalidRequest('the Content-Length header does not match the body');
+    default:
+      break;
+  }
+  const status = fastifyError.statusCode;
+  if (fastifyError.validation) return new InvalidRequest('the request is malformed');
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new InvalidRequest('the request is malformed', status === 413 ? 413 : 400);
+  }
+  return new ServerError('an unexpected error occurred');
+}

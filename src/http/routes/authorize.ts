@@ -1,0 +1,22 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { validateAuthorizationRequest } from '../../application/authorize/validate.js';
+import type { RawParameters } from '../../protocol/parameters.js';
+import { SESSION_COOKIE } from '../cookies.js';
+import type { HttpDeps } from '../deps.js';
+import { sendOutcome } from '../outcome.js';
+
+/**
+ * The authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2): GET with a query, or POST
+ * with a form (OIDC Core §3.1.2.1). The checks live in application/authorize/checks.ts.
+ */
+export async function authorizeRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps }) {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const params = (request.method === 'POST' ? request.body : request.query) as RawParameters | undefined;
+    const authorizationRequest = await validateAuthorizationRequest(params ?? {}, deps.clients);
+    const session = await deps.sessions.find(request.cookies[SESSION_COOKIE]);
+    const outcome = await deps.authorization.start(authorizationRequest, session);
+    return sendOutcome(request, reply, outcome, deps);
+  };
+  app.get('/auth', { config: { page: true } }, handler);
+  app.post('/auth', { config: { page: true } }, handler);
+}

@@ -1,0 +1,37 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SESSION_COOKIE, sessionCookieOptions } from '../cookies.js';
+import type { HttpDeps } from '../deps.js';
+import { assertCsrf, loadInteraction, renderLogin } from '../outcome.js';
+
+type LoginForm = { username?: unknown; password?: unknown; csrf_token?: unknown };
+
+/** The login form's POST (contract: fields username and password). */
+export async function loginRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps }) {
+  app.post(
+    '/interaction/:id/login',
+    { config: { page: true } },
+    async (request: FastifyRequest<{ Params: { id: string }; Body: LoginForm | undefined }>, reply) => {
+      const interaction = await loadInteraction(request, deps);
+      const form = request.body ?? {};
+      assertCsrf(interaction, text(form.csrf_token));
+      const username = text(form.username) ?? '';
+      const password = text(form.password) ?? '';
+      const user = await deps.authorization.login(interaction, username, password, request.ip);
+      if (user === undefined) {
+        const client = await deps.authorization.clientOf(interaction);
+        return renderLogin(request, reply, interaction, client, { error: 'login.invalid_credentials', username }, 401);
+      }
+      // A fresh session id at every login (no session fixation); the old one ends.
+      const previous = request.cookies[SESSION_COOKIE];
+      if (previous !== undefined) await deps.sessions.end(previous);
+      const { cookieValue } = await deps.sessions.start(user.id);
+      reply.setCookie(SESSION_COOKIE, cookieValue, sessionCookieOptions(deps.secureCookies, deps.sessionTtl));
+      // Post/redirect/get: the interaction page shows consent or sends the code.
+      return reply.header('cache-control', 'no-store').redirect(`/interaction/${interaction.id}`, 303);
+    },
+  );
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,0 +1,32 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly sqlite: SQLite.Database;
+  close(): Promise<void>;
+}
+
+/** Opens the SQLite file (creating its folder) in WAL mode with a busy timeout. */
+export function openDatabase(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('synchronous = NORMAL'); // safe with WAL: a crash loses at most the last commits, never integrity
+  sqlite.pragma('foreign_keys = ON');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  let closed = false;
+  return {
+    kysely,
+    sqlite,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await kysely.destroy(); // closes the better-sqlite3 handle too
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import type { Generated } from 'kysely';
+
+/** Row types of the SQLite schema (migrations/). Only repositories see these. */
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  claims: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ClientsTable {
+  client_id: string;
+  metadata: string;
+  secret_digest: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface SessionsTable {
+  id_digest: string;
+  user_id: string;
+  auth_time: number;
+  created_at: number;
+  expires_at: number;
+  ended_at: number | null;
+}
+
+export interface InteractionsTable {
+  id: string;
+  client_id: string;
+  params: string;
+  csrf_token: string;
+  user_id: string | null;
+  auth_time: number | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  scope: string;
+  granted_at: number;
+}
+
+export interface AuthorizationCodesTable {
+  code_digest: string;
+  grant_id: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  scope: string;
+  code_challenge: string;
+  nonce: string | null;
+  auth_time: number;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface IssuedTokensTable {
+  jti: string;
+  kind: string;
+  grant_id: string | null;
+  client_id: string;
+  user_id: string | null;
+  scope: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at_ms: number;
+  event: string;
+  client_id: string | null;
+  user_id: string | null;
+  ip: string | null;
+  details: string | null;
+}
+
+export interface MigrationsTable {
+  version: number;
+  name: string;
+  applied_at: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  clients: ClientsTable;
+  signing_keys: SigningKeysTable;
+  sessions: SessionsTable;
+  interactions: InteractionsTable;
+  consents: ConsentsTable;
+  authorization_codes: AuthorizationCodesTable;
+  issued_tokens: IssuedTokensTable;
+  audit_log: AuditLogTable;
+  migrations: MigrationsTable;
+}

@@ -1,0 +1,45 @@
+import type { Kysely } from 'kysely';
+import type { InteractionRepository } from '../../application/ports/repositories.js';
+import type { AuthorizationRequest, Interaction } from '../../domain/authorization-request.js';
+import type { Database } from '../db/schema.js';
+
+export class SqliteInteractionRepository implements InteractionRepository {
+  constructor(private readonly db: Kysely<Database>, private readonly clock: () => number) {}
+
+  async create(interaction: Interaction): Promise<void> {
+    await this.db
+      .insertInto('interactions')
+      .values({
+        id: interaction.id,
+        client_id: interaction.request.clientId,
+        params: JSON.stringify(interaction.request),
+        csrf_token: interaction.csrfToken,
+        user_id: interaction.userId ?? null,
+        auth_time: interaction.authTime ?? null,
+        created_at: this.clock(),
+        expires_at: interaction.expiresAt,
+      })
+      .execute();
+  }
+
+  async find(id: string): Promise<Interaction | undefined> {
+    const row = await this.db.selectFrom('interactions').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row === undefined) return undefined;
+    return {
+      id: row.id,
+      request: JSON.parse(row.params) as AuthorizationRequest,
+      csrfToken: row.csrf_token,
+      userId: row.user_id ?? undefined,
+      authTime: row.auth_time ?? undefined,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  async setAuthenticated(id: string, userId: string, authTime: number): Promise<void> {
+    await this.db.updateTable('interactions').set({ user_id: userId, auth_time: authTime }).where('id', '=', id).execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('interactions').where('id', '=', id).execute();
+  }
+}

@@ -1,0 +1,62 @@
+import { InvalidClient, InvalidRequest } from './errors.js';
+
+/** What the client presented at the token endpoint, before we look it up. */
+export type PresentedCredentials =
+  | { method: 'client_secret_basic'; clientId: string; secret: string }
+  | { method: 'client_secret_post'; clientId: string; secret: string }
+  | { method: 'private_key_jwt'; clientId: string | undefined; assertion: string; assertionType: string | undefined }
+  | { method: 'none'; clientId: string };
+
+const MAX_CREDENTIAL_LENGTH = 1024;
+
+/**
+ * Reads the client's credentials from the Authorization header and the form body.
+ * RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
+ */
+export function extractClientCredentials(
+  authorization: string | undefined,
+  body: Readonly<Record<string, string | undefined>>,
+): PresentedCredentials {
+  const basic = authorization !== undefined && /^basic /i.test(authorization) ? parseBasic(authorization.slice(6).trim()) : undefined;
+  const bodyId = body.client_id;
+  const used = [basic !== undefined, body.client_secret !== undefined, body.client_assertion !== undefined].filter(Boolean).length;
+  if (used > 1) {
+    throw new InvalidRequest('more than one client authentication method was used');
+  }
+  if (basic) {
+    if (bodyId !== undefined && bodyId !== basic.clientId) {
+      throw new InvalidRequest('client_id in the body does not match the Authorization header');
+    }
+    return { method: 'client_secret_basic', ...basic };
+  }
+  if (body.client_assertion !== undefined) {
+    return { method: 'private_key_jwt', clientId: bodyId, assertion: body.client_assertion, assertionType: body.client_assertion_type };
+  }
+  if (bodyId === undefined) {
+    throw new InvalidClient('client authentication is required (client_id missing)');
+  }
+  if (body.client_secret !== undefined) {
+    return { method: 'client_secret_post', clientId: bodyId, secret: body.client_secret };
+  }
+  return { method: 'none', clientId: bodyId };
+}
+
+/**
+ * RFC 6749 §2.3.1 / RFC 7617: base64(urlencode(client_id) ":" urlencode(client_secret)),
+ * each part form-urlencoded before encoding.
+ */
+function parseBasic(token: string): { clientId: string; secret: string } {
+  const fail = () => new InvalidClient('malformed HTTP Basic credentials', true);
+  if (token.length === 0 || token.length > MAX_CREDENTIAL_LENGTH || !/^[A-Za-z0-9+/]+={0,2}$/.test(token)) throw fail();
+  const decoded = Buffer.from(token, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) throw fail();
+  try {
+    const clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+    const secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+    if (secret.length === 0) throw fail();
+    return { clientId, secret };
+  } catch {
+    throw fail();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * OAuth 2.0 / OpenID Connect protocol errors, one class per error code.
+ * Handlers throw these; one error handler (src/http/plugins/error-handler.ts) renders them
+ * as RFC 6749 §5.2 JSON, as an authorization-response redirect or as an HTML page.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthError
+ */
+export abstract class OAuthError extends Error {
+  abstract readonly error: string;
+  readonly status: number = 400;
+
+  constructor(readonly description: string) {
+    super(description);
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  readonly error = 'invalid_request';
+  constructor(description: string, override readonly status = 400) {
+    super(description);
+  }
+}
+
+/** RFC 6749 §5.2: 401 when the client tried to authenticate (or used Basic). */
+export class InvalidClient extends OAuthError {
+  readonly error = 'invalid_client';
+  override readonly status = 401;
+  constructor(
+    description: string,
+    /** The client attempted HTTP Basic: the 401 must carry WWW-Authenticate: Basic. */
+    readonly basicChallenge = false,
+  ) {
+    super(description);
+  }
+}
+
+export class InvalidGrant extends OAuthError {
+  readonly error = 'invalid_grant';
+}
+
+export class UnauthorizedClient extends OAuthError {
+  readonly error = 'unauthorized_client';
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  readonly error = 'unsupported_grant_type';
+}
+
+export class UnsupportedResponseType extends OAuthError {
+  readonly error = 'unsupported_response_type';
+}
+
+export class InvalidScope extends OAuthError {
+  readonly error = 'invalid_scope';
+}
+
+export class AccessDenied extends OAuthError {
+  readonly error = 'access_denied';
+  override readonly status = 403;
+}
+
+export class LoginRequired extends OAuthError {
+  readonly error = 'login_required';
+}
+
+export class ConsentRequired extends OAuthError {
+  readonly error = 'consent_required';
+}
+
+export class RequestNotSupported extends OAuthError {
+  readonly error = 'request_not_supported';
+}
+
+export class RequestUriNotSupported extends OAuthError {
+  readonly error = 'request_uri_not_supported';
+}
+
+/** RFC 6750 §3.1 */
+export class InvalidToken extends OAuthError {
+  readonly error = 'invalid_token';
+  override readonly status = 401;
+}
+
+/** RFC 6750 §3.1 */
+export class InsufficientScope extends OAuthError {
+  readonly error = 'insufficient_scope';
+  override readonly status = 403;
+}
+
+export class NotFound extends OAuthError {
+  readonly error = 'not_found';
+  override readonly status = 404;
+}
+
+export class ServerError extends OAuthError {
+  readonly error = 'server_error';
+  override readonly status = 500;
+}

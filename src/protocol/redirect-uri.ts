@@ -1,0 +1,25 @@
+/**
+ * Redirect URI rules.
+ * RFC 6749 §3.1.2 / OAuth 2.0 Security BCP (RFC 9700) §4.1.3: exact string match against
+ * the registered value, no pattern, no normalisation.
+ */
+export function isRegisteredRedirectUri(candidate: string, registered: readonly string[]): boolean {
+  return registered.includes(candidate);
+}
+
+/** RFC 8252 §7.3 / §8.3: loopback interface literals (and localhost, which we accept too). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === '127.0.0.1' || hostname === '[::1]' || hostname === '::1' || hostname === 'localhost';
+}
+
+/**
+ * Builds the authorization response URL: the parameters go in the query (response_mode=query),
+ * keeping any query the registered URI already has (RFC 6749 §3.1.2).
+ */
+export function buildRedirect(redirectUri: string, params: Readonly<Record<string, string | undefined>>): string {
+  const url = new URL(redirectUri);
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined) url.searchParams.set(key, value);
+  }
+  return url.toString();
+}

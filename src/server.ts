@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { ConfigError, configPath, loadConfig } from './config/load.js';
+import { createTrusty } from './container.js';
+import { createLogger } from './infrastructure/logger.js';
+
+/** Exit codes: 0 clean stop, 1 failure at start, 2 invalid configuration. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(configPath());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`trusty: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  const log = createLogger(config.log_level);
+  log.info({ config: config.source, issuer: config.issuer }, 'starting');
+  const trusty = await createTrusty(config, log);
+  let app: FastifyInstance;
+  try {
+    app = await buildApp(trusty.deps, log);
+    app.addHook('onClose', async () => trusty.close());
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    log.fatal({ err: error }, 'could not start');
+    await trusty.close();
+    log.flush();
+    process.exit(1);
+  }
+
+  // Contract: stop accepting, finish in-flight requests, close the database, exit 0.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    const force = setTimeout(() => {
+      log.error('in-flight requests did not finish within 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    app.close().then(
+      () => {
+        log.info('stopped');
+        log.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'error while stopping');
+        log.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`trusty: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

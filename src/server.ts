@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, configPath, loadConfig } from './config/load.js';
 import { createTrusty } from './container.js';
@@ -17,7 +18,17 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const log = createLogger(config.log_level);
+  const destination = pino.destination({ sync: false });
+  const log = createLogger(config.log_level, destination);
+  // Asynchronous logging is fast; this makes sure the last lines are written before exit.
+  const exit = (code: number): never => {
+    try {
+      destination.flushSync();
+    } catch {
+      // nothing was buffered yet
+    }
+    process.exit(code);
+  };
   log.info({ config: config.source, issuer: config.issuer }, 'starting');
   const trusty = await createTrusty(config, log);
   let app: FastifyInstance;
@@ -28,8 +39,7 @@ async function main(): Promise<void> {
   } catch (error) {
     log.fatal({ err: error }, 'could not start');
     await trusty.close();
-    log.flush();
-    process.exit(1);
+    exit(1);
   }
 
   // Contract: stop accepting, finish in-flight requests, close the database, exit 0.
@@ -40,19 +50,17 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     const force = setTimeout(() => {
       log.error('in-flight requests did not finish within 10 s; exiting');
-      process.exit(1);
+      exit(1);
     }, 10_000);
     force.unref();
     app.close().then(
       () => {
         log.info('stopped');
-        log.flush();
-        process.exit(0);
+        exit(0);
       },
       (error: unknown) => {
         log.error({ err: error }, 'error while stopping');
-        log.flush();
-        process.exit(1);
+        exit(1);
       },
     );
   };

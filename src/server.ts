@@ -32,18 +32,24 @@ async function main(): Promise<void> {
   log.info({ config: config.source, issuer: config.issuer }, 'starting');
   const trusty = await createTrusty(config, log);
   let app: FastifyInstance;
+  let stopping = false;
   try {
     app = await buildApp(trusty.deps, log);
+    // While stopping, answers close their connection: a keep-alive client would otherwise hold
+    // the server open until the shutdown deadline.
+    app.addHook('onSend', async (_request, reply) => {
+      if (stopping) reply.header('connection', 'close');
+    });
     app.addHook('onClose', async () => trusty.close());
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     log.fatal({ err: error }, 'could not start');
+    process.stderr.write(`trusty: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
     await trusty.close();
     exit(1);
   }
 
   // Contract: stop accepting, finish in-flight requests, close the database, exit 0.
-  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;

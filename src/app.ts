@@ -14,6 +14,7 @@ import { healthRoutes } from './http/routes/health.js';
 import { interactionRoutes } from './http/routes/interaction.js';
 import { jwksRoutes } from './http/routes/jwks.js';
 import { loginRoutes } from './http/routes/login.js';
+import { parRoutes } from './http/routes/par.js';
 import { tokenRoutes } from './http/routes/token.js';
 import { userinfoRoutes } from './http/routes/userinfo.js';
 
@@ -47,6 +48,7 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
   await app.register(interactionRoutes, { deps });
   await app.register(loginRoutes, { deps });
   await app.register(consentRoutes, { deps });
+  await app.register(parRoutes, { deps });
   await app.register(tokenRoutes, { deps });
   await app.register(userinfoRoutes, { deps });
   return app;

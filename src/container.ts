@@ -4,7 +4,9 @@ import type { GrantDeps } from './application/grants/grant.js';
 import { systemClock, type Clock } from './application/ports/clock.js';
 import { AccessTokenVerifier } from './application/services/access-token-verifier.js';
 import { ClientAuthenticator } from './application/services/client-authenticator.js';
-import { buildDiscoveryDocument } from './application/services/discovery.js';
+import { buildDiscoveryDocument, PATHS } from './application/services/discovery.js';
+import { DpopVerifier } from './application/services/dpop-verifier.js';
+import { PushedRequests } from './application/authorize/pushed-requests.js';
 import { seed } from './application/services/seed.js';
 import { SessionService } from './application/services/session-service.js';
 import { TokenIssuer } from './application/services/token-issuer.js';
@@ -15,6 +17,10 @@ import { SUPPORTED_LANGUAGES } from './http/plugins/language.js';
 import { BcryptPasswordHasher } from './infrastructure/bcrypt-password-hasher.js';
 import { openDatabase, type Db } from './infrastructure/db/database.js';
 import { migrate } from './infrastructure/db/migrate.js';
+import { MemoryParStore } from './infrastructure/cache/memory-par-store.js';
+import { MemoryReplayCache } from './infrastructure/cache/memory-replay-cache.js';
+import { HmacDpopNonces } from './infrastructure/dpop-nonces.js';
+import { CachedClientKeys } from './infrastructure/keys/client-jwks.js';
 import { SqliteKeyStore } from './infrastructure/keys/sqlite-key-store.js';
 import { SqliteAuditLog } from './infrastructure/sqlite/audit-log.js';
 import { SqliteAuthorizationCodeRepository } from './infrastructure/sqlite/authorization-code-repository.js';
@@ -23,6 +29,11 @@ import { SqliteConsentRepository } from './infrastructure/sqlite/consent-reposit
 import { SqliteInteractionRepository } from './infrastructure/sqlite/interaction-repository.js';
 import { SqliteSessionRepository } from './infrastructure/sqlite/session-repository.js';
 import { SqliteUserRepository } from './infrastructure/sqlite/user-repository.js';
+
+/** Live single-use values remembered (client-assertion and DPoP jti): about 150 bytes each. */
+const REPLAY_CACHE_CAPACITY = 200_000;
+/** Pushed requests waiting for the browser. */
+const PAR_STORE_CAPACITY = 20_000;
 
 export interface Trusty {
   readonly deps: HttpDeps;
@@ -65,8 +76,16 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       idTokenTtl: config.tokens.id_token_ttl,
     });
     const grants: GrantDeps = { codes, users, tokens, audit, clock };
+    const replay = new MemoryReplayCache(REPLAY_CACHE_CAPACITY, now);
+    const pushed = new PushedRequests(clients, new MemoryParStore(PAR_STORE_CAPACITY, now), clock, {
+      ttl: config.par.request_uri_ttl,
+      required: config.par.required,
+    });
+    const dpop = new DpopVerifier(replay, config.dpop.require_nonce ? new HmacDpopNonces(now, config.dpop.nonce_ttl) : undefined, clock, {
+      proofMaxAge: config.dpop.proof_max_age,
+    });
     const authorization = new AuthorizationService(
-      { clients, users, interactions, consents: new SqliteConsentRepository(db.kysely), codes, passwords, audit, clock },
+      { clients, users, interactions, consents: new SqliteConsentRepository(db.kysely), codes, passwords, audit, clock, pushed },
       { issuer: config.issuer, codeTtl: config.tokens.authorization_code_ttl, interactionTtl: config.session.interaction_ttl },
     );
     const deps: HttpDeps = {
@@ -81,10 +100,19 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       keys,
       sessions: new SessionService(new SqliteSessionRepository(db.kysely), clock, config.session.ttl),
       authorization,
-      authenticator: new ClientAuthenticator(clients),
+      authenticator: new ClientAuthenticator({
+        clients,
+        keys: new CachedClientKeys(),
+        replay,
+        clock,
+        issuer: config.issuer,
+        tokenEndpoint: config.issuer + PATHS.token,
+      }),
+      pushed,
+      dpop,
       accessTokens: new AccessTokenVerifier(keys, clock, config.issuer),
       grants,
-      discovery: buildDiscoveryDocument(config.issuer, await clients.list(), SUPPORTED_LANGUAGES),
+      discovery: buildDiscoveryDocument(config.issuer, await clients.list(), SUPPORTED_LANGUAGES, { parRequired: config.par.required }),
       isReady: () => true,
     };
     return {

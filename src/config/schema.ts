@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, GRANT_TYPES, FAPI2_SIGNING_ALGS } from '../domain/client.js';
 import { parseScope } from '../domain/scope.js';
+import { hasPrivateMembers } from '../protocol/jwk.js';
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
 
 /**
@@ -30,7 +31,10 @@ const scopeString = z.string().refine((s) => parseScope(s) !== undefined && s.tr
 const ttl = (def: number, min: number, max: number, what: string) =>
   z.number().int().min(min).max(max).default(def).describe(`${what}, in seconds (${min}–${max}, default ${def})`);
 
-const jwk = z.record(z.string(), z.unknown());
+const jwk = z
+  .record(z.string(), z.unknown())
+  .refine((key) => typeof key.kty === 'string', { message: 'must have a kty' })
+  .refine((key) => !hasPrivateMembers(key), { message: 'must be a public key (no d, p, q, dp, dq, qi, k)' });
 
 export const clientSchema = z
   .strictObject({
@@ -134,6 +138,20 @@ export const configSchema = z
     passwords: z
       .strictObject({ bcrypt_cost: z.number().int().min(4).max(15).default(12) })
       .default({ bcrypt_cost: 12 }),
+    par: z
+      .strictObject({
+        // RFC 9126 §2.2: short-lived; FAPI 2.0 §5.3.2.2: under 600 s.
+        request_uri_ttl: ttl(60, 5, 599, 'Lifetime of a pushed request_uri'),
+        required: z.boolean().default(false).describe('Every client must use PAR (fapi2 clients always must)'),
+      })
+      .default({ request_uri_ttl: 60, required: false }),
+    dpop: z
+      .strictObject({
+        require_nonce: z.boolean().default(true).describe('Proofs must carry a server-provided nonce (RFC 9449 §8)'),
+        nonce_ttl: ttl(120, 10, 3600, 'How often the DPoP nonce rotates (the previous one stays valid as long again)'),
+        proof_max_age: ttl(60, 5, 300, 'How long after its iat a DPoP proof is accepted'),
+      })
+      .default({ require_nonce: true, nonce_ttl: 120, proof_max_age: 60 }),
     clients: z.array(clientSchema).max(10000).default([]),
     users: z.array(userSchema).max(100000).default([]),
   })

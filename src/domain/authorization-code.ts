@@ -9,6 +9,8 @@ export interface AuthorizationCode {
   readonly scopes: readonly string[];
   readonly codeChallenge: string;
   readonly nonce: string | undefined;
+  /** RFC 9449 §10: only a DPoP proof with this key thumbprint may redeem the code. */
+  readonly dpopJkt: string | undefined;
   readonly authTime: number;
   readonly issuedAt: number;
   readonly expiresAt: number;

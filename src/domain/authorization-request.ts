@@ -10,6 +10,10 @@ export interface AuthorizationRequest {
   readonly maxAge: number | undefined;
   readonly uiLocales: string | undefined;
   readonly loginHint: string | undefined;
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to. */
+  readonly dpopJkt?: string | undefined;
+  /** Set when the request was pushed (RFC 9126): the handle of its request_uri, spent on completion. */
+  readonly pushedHandle?: string | undefined;
 }
 
 export const PROMPT_VALUES = ['none', 'login', 'consent', 'select_account'] as const;

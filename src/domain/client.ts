@@ -38,3 +38,11 @@ export interface Client {
 export function isPublicClient(client: Client): boolean {
   return client.tokenEndpointAuthMethod === 'none';
 }
+
+/**
+ * RFC 9126 §5–6: whether authorization requests must be pushed. FAPI 2.0 §5.3.2.2 requires
+ * PAR for its clients; `everyone` is the server-wide setting (config par.required).
+ */
+export function requiresPushedRequests(client: Client, everyone: boolean): boolean {
+  return everyone || client.profile === 'fapi2';
+}

@@ -1,4 +1,6 @@
 import type { AuthorizationService } from '../application/authorize/authorization-service.js';
+import type { PushedRequests } from '../application/authorize/pushed-requests.js';
+import type { DpopVerifier } from '../application/services/dpop-verifier.js';
 import type { GrantDeps } from '../application/grants/grant.js';
 import type { KeyStore } from '../application/ports/key-store.js';
 import type { ClientRepository, InteractionRepository, UserRepository } from '../application/ports/repositories.js';
@@ -21,6 +23,8 @@ export interface HttpDeps {
   readonly sessions: SessionService;
   readonly authorization: AuthorizationService;
   readonly authenticator: ClientAuthenticator;
+  readonly pushed: PushedRequests;
+  readonly dpop: DpopVerifier;
   readonly accessTokens: AccessTokenVerifier;
   readonly grants: GrantDeps;
   /** Built once after seeding (clients' custom scopes appear in scopes_supported). */

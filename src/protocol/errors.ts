@@ -75,20 +75,51 @@ export class RequestNotSupported extends OAuthError {
   readonly error = 'request_not_supported';
 }
 
-export class RequestUriNotSupported extends OAuthError {
-  readonly error = 'request_uri_not_supported';
-}
-
 /** RFC 6750 §3.1 */
 export class InvalidToken extends OAuthError {
   readonly error = 'invalid_token';
   override readonly status = 401;
+  constructor(
+    description: string,
+    /** The scheme the client must use (RFC 9449 §7.1: a DPoP challenge for DPoP-bound tokens). */
+    readonly scheme?: 'Bearer' | 'DPoP',
+  ) {
+    super(description);
+  }
 }
 
 /** RFC 6750 §3.1 */
 export class InsufficientScope extends OAuthError {
   readonly error = 'insufficient_scope';
   override readonly status = 403;
+}
+
+/** OIDC Core §3.1.2.6: the request_uri is unknown, expired, used or another client's. */
+export class InvalidRequestUri extends OAuthError {
+  readonly error = 'invalid_request_uri';
+}
+
+/** RFC 9449 §5 and §7.1: the DPoP proof is missing where required, or invalid. */
+export class InvalidDpopProof extends OAuthError {
+  readonly error = 'invalid_dpop_proof';
+}
+
+/** RFC 9449 §8 and §9: the proof must carry the server-provided nonce sent in DPoP-Nonce. */
+export class UseDpopNonce extends OAuthError {
+  readonly error = 'use_dpop_nonce';
+  constructor(
+    description: string,
+    /** The nonce to send back in the DPoP-Nonce header. */
+    readonly nonce: string,
+  ) {
+    super(description);
+  }
+}
+
+/** RFC 6749 §4.1.2.1: the server cannot take the request now (a bounded store is full). */
+export class TemporarilyUnavailable extends OAuthError {
+  readonly error = 'temporarily_unavailable';
+  override readonly status = 503;
 }
 
 export class NotFound extends OAuthError {

@@ -75,7 +75,6 @@ describe('/auth: errors redirected to the registered redirect_uri with state and
     ['a scope the client may not ask for', { scope: 'openid admin' }, 'invalid_scope', 'scope not allowed for this client: admin'],
     ['no scope', { scope: undefined }, 'invalid_request', 'scope is required'],
     ['a request object', { request: 'eyJhbGciOiJub25lIn0.e30.' }, 'request_not_supported', 'the request parameter is not supported'],
-    ['a request_uri', { request_uri: 'urn:example:1' }, 'request_uri_not_supported', 'the request_uri parameter is not supported'],
     ['prompt=none combined with login', { prompt: 'none login' }, 'invalid_request', 'prompt none must not be combined with other values'],
     ['an unknown prompt', { prompt: 'create' }, 'invalid_request', 'prompt value create is not supported'],
     ['a negative max_age', { max_age: '-1' }, 'invalid_request', 'max_age must be a non-negative integer'],

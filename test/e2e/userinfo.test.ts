@@ -47,8 +47,9 @@ describe('/userinfo (OIDC Core §5.3, RFC 6750)', () => {
   it('asks for a token without an error code when none is sent (RFC 6750 §3.1)', async () => {
     const result = await userinfo(undefined);
     expect(result.status).toBe(401);
-    expect(result.headers.get('www-authenticate')).toBe(`Bearer realm="${server.issuer}"`);
-    expect(result.json).toEqual({ error: 'invalid_request', error_description: 'a Bearer access token is required in the Authorization header' });
+    // RFC 9449 §7.1: both schemes are offered.
+    expect(result.headers.get('www-authenticate')).toBe(`Bearer realm="${server.issuer}", DPoP algs="ES256 PS256 EdDSA"`);
+    expect(result.json).toEqual({ error: 'invalid_request', error_description: 'an access token is required in the Authorization header' });
   });
 
   it('refuses a token in the query string', async () => {
@@ -59,8 +60,8 @@ describe('/userinfo (OIDC Core §5.3, RFC 6750)', () => {
   });
 
   it.each([
-    ['a malformed header', 'Bearer', 'the Authorization header must be Bearer <access token>'],
-    ['another scheme', 'Basic abc', 'the Authorization header must be Bearer <access token>'],
+    ['a malformed header', 'Bearer', 'the Authorization header must be Bearer <access token> or DPoP <access token>'],
+    ['another scheme', 'Basic abc', 'the Authorization header must be Bearer <access token> or DPoP <access token>'],
     ['a token that is not a JWT', 'Bearer abc.def', 'the access token is malformed'],
     ['a token of unknown origin', 'Bearer eyJhbGciOiJFUzI1NiIsImtpZCI6Im5vcGUifQ.e30.sig', 'the access token was not issued by this server'],
   ])('answers 401 invalid_token with a Bearer challenge for %s', async (_name, header, description) => {

@@ -18,6 +18,7 @@ import type {
 } from '../ports/repositories.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from './authorization-errors.js';
 import { nextStep } from './next-step.js';
+import type { PushedRequests } from './pushed-requests.js';
 
 export type AuthorizationOutcome =
   | { readonly kind: 'redirect'; readonly location: string }
@@ -40,6 +41,7 @@ export interface AuthorizationServiceDeps {
   readonly passwords: PasswordHasher;
   readonly audit: AuditLog;
   readonly clock: Clock;
+  readonly pushed: PushedRequests;
 }
 
 /**
@@ -113,6 +115,7 @@ export class AuthorizationService {
     }
     await this.deps.interactions.delete(interaction.id);
     if (decision !== 'approve') {
+      await this.deps.pushed.complete(request);
       this.deps.audit.record({ event: 'consent.denied', clientId: request.clientId, userId: interaction.userId, ip });
       throw new AuthorizationRedirectError(new AccessDenied('the user denied the request'), request.redirectUri, request.state);
     }
@@ -123,6 +126,7 @@ export class AuthorizationService {
 
   /** RFC 6749 §4.1.2: the code goes back with state and, per RFC 9207, iss. */
   private async issue(request: AuthorizationRequest, userId: string, authTime: number): Promise<AuthorizationOutcome> {
+    await this.deps.pushed.complete(request);
     const code = randomToken();
     const now = this.deps.clock.now();
     await this.deps.codes.save({
@@ -134,6 +138,7 @@ export class AuthorizationService {
       scopes: request.scopes,
       codeChallenge: request.codeChallenge,
       nonce: request.nonce,
+      dpopJkt: request.dpopJkt,
       authTime,
       issuedAt: now,
       expiresAt: now + this.options.codeTtl,
@@ -156,6 +161,7 @@ export class AuthorizationService {
       return nextStep({ request, client, session, interactionAuth, grantedScopes, now: this.deps.clock.now() });
     } catch (error) {
       if (interaction) await this.deps.interactions.delete(interaction.id);
+      await this.deps.pushed.complete(request);
       if (error instanceof OAuthError) throw new AuthorizationRedirectError(error, request.redirectUri, request.state);
       throw error;
     }

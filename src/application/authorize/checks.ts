@@ -1,21 +1,26 @@
-import type { Client } from '../../domain/client.js';
+import { requiresPushedRequests, type Client } from '../../domain/client.js';
 import { PROMPT_VALUES, type Prompt } from '../../domain/authorization-request.js';
 import { parseScope, scopesOutside } from '../../domain/scope.js';
 import {
   InvalidRequest,
   InvalidScope,
   RequestNotSupported,
-  RequestUriNotSupported,
   UnauthorizedClient,
   UnsupportedResponseType,
   type OAuthError,
 } from '../../protocol/errors.js';
+import { isJwkThumbprint } from '../../protocol/dpop.js';
 import { assertCodeChallenge } from '../../protocol/pkce.js';
 
 /** The request as the checks build it up, once client_id and redirect_uri are trusted. */
 export interface AuthorizationDraft {
   readonly client: Client;
   readonly params: Readonly<Record<string, string | undefined>>;
+  /** Where the request arrived: the browser at /auth, or the client's back channel at /par. */
+  readonly endpoint: 'auth' | 'par';
+  /** Config par.required: every client must push its requests. */
+  readonly parRequired: boolean;
+  dpopJkt?: string;
   scopes?: string[];
   codeChallenge?: string;
   prompt?: Prompt[];
@@ -28,10 +33,29 @@ const MAX_NONCE = 512;
 const MAX_STATE = 2048;
 const MAX_HINT = 256;
 
-/** Request objects (JAR) and request_uri are not offered: OIDC Core §6.1 and §6.2 error codes. */
-const checkRequestObject: AuthorizationCheck = ({ params }) => {
+/**
+ * Request objects (JAR) are not offered (OIDC Core §6.1); request_uri only names a pushed
+ * request, resolved before these checks (application/authorize/pushed-requests.ts).
+ */
+const checkRequestObject: AuthorizationCheck = ({ params, endpoint }) => {
   if (params.request !== undefined) throw new RequestNotSupported('the request parameter is not supported');
-  if (params.request_uri !== undefined) throw new RequestUriNotSupported('the request_uri parameter is not supported');
+  // RFC 9126 §2.1: request_uri MUST NOT be provided in a pushed request. (At /auth it was resolved before.)
+  if (params.request_uri !== undefined && endpoint === 'par') throw new InvalidRequest('request_uri must not be sent to the pushed authorization request endpoint');
+};
+
+/** RFC 9126 §5–6 and FAPI 2.0 §5.3.2.2: some clients may only send pushed requests. */
+const checkPushedRequestRequired: AuthorizationCheck = ({ client, endpoint, parRequired }) => {
+  if (endpoint === 'auth' && requiresPushedRequests(client, parRequired)) {
+    throw new InvalidRequest('this client must use a pushed authorization request (PAR)');
+  }
+};
+
+/** RFC 9449 §10: dpop_jkt binds the code to a DPoP key. */
+const checkDpopJkt: AuthorizationCheck = (draft) => {
+  const value = draft.params.dpop_jkt;
+  if (value === undefined) return;
+  if (!isJwkThumbprint(value)) throw new InvalidRequest('dpop_jkt must be a base64url SHA-256 JWK thumbprint');
+  draft.dpopJkt = value;
 };
 
 /** RFC 6749 §3.1.1; Trusty issues codes only (response_type=code). */
@@ -101,6 +125,7 @@ const checkLengths: AuthorizationCheck = ({ params }) => {
  */
 export const AUTHORIZATION_CHECKS: ReadonlyArray<readonly [name: string, check: AuthorizationCheck]> = [
   ['checkRequestObject', checkRequestObject],
+  ['checkPushedRequestRequired', checkPushedRequestRequired],
   ['checkResponseType', checkResponseType],
   ['checkResponseMode', checkResponseMode],
   ['checkGrantType', checkGrantType],
@@ -109,6 +134,7 @@ export const AUTHORIZATION_CHECKS: ReadonlyArray<readonly [name: string, check: 
   ['checkPkce', checkPkce],
   ['checkPrompt', checkPrompt],
   ['checkMaxAge', checkMaxAge],
+  ['checkDpopJkt', checkDpopJkt],
 ];
 
 export function runChecks(draft: AuthorizationDraft): OAuthError | undefined {

@@ -11,7 +11,11 @@ import { runChecks, type AuthorizationDraft } from './checks.js';
  * 1. client_id and redirect_uri — any error here is shown on a page (never an open redirect);
  * 2. the check table — errors go back to the redirect_uri with state and iss.
  */
-export async function validateAuthorizationRequest(params: RawParameters, clients: ClientRepository): Promise<AuthorizationRequest> {
+export async function validateAuthorizationRequest(
+  params: RawParameters,
+  clients: ClientRepository,
+  context: { endpoint: 'auth' | 'par'; parRequired: boolean },
+): Promise<AuthorizationRequest> {
   const { clientId, redirectUri, client } = await trustedTarget(params, clients);
   let state: string | undefined;
   try {
@@ -29,7 +33,7 @@ export async function validateAuthorizationRequest(params: RawParameters, client
       throw fail(error as OAuthError);
     }
   }
-  const draft: AuthorizationDraft = { client, params: flat };
+  const draft: AuthorizationDraft = { client, params: flat, endpoint: context.endpoint, parRequired: context.parRequired };
   const error = runChecks(draft);
   if (error) throw fail(error);
 
@@ -44,6 +48,7 @@ export async function validateAuthorizationRequest(params: RawParameters, client
     maxAge: draft.maxAge,
     uiLocales: flat.ui_locales,
     loginHint: flat.login_hint,
+    dpopJkt: draft.dpopJkt,
   };
 }
 

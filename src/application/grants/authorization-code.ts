@@ -1,5 +1,5 @@
 import { sha256 } from '../../protocol/random.js';
-import { InvalidGrant, InvalidRequest } from '../../protocol/errors.js';
+import { InvalidDpopProof, InvalidGrant, InvalidRequest } from '../../protocol/errors.js';
 import { verifyCodeVerifier } from '../../protocol/pkce.js';
 import { claimsForScopes } from '../../domain/scope.js';
 import type { Grant } from './grant.js';
@@ -14,7 +14,7 @@ const MAX_CODE_LENGTH = 256;
 export const authorizationCodeGrant: Grant = {
   grantType: 'authorization_code',
 
-  async handle({ client, params, ip }, deps) {
+  async handle({ client, params, ip, dpop }, deps) {
     const { code, redirect_uri: redirectUri, code_verifier: codeVerifier } = params;
     if (code === undefined) throw new InvalidRequest('code is required');
     // OIDC Core §3.1.2.1 made redirect_uri required at /auth, so RFC 6749 §4.1.3 requires it here.
@@ -35,11 +35,16 @@ export const authorizationCodeGrant: Grant = {
     // RFC 6749 §4.1.3: identical to the redirect_uri of the authorization request.
     if (stored.redirectUri !== redirectUri) throw new InvalidGrant('redirect_uri does not match the authorization request');
     verifyCodeVerifier(codeVerifier, stored.codeChallenge);
+    // RFC 9449 §10: a code bound to a DPoP key is redeemed only with a proof of that key.
+    if (stored.dpopJkt !== undefined) {
+      if (dpop === undefined) throw new InvalidDpopProof('a DPoP proof is required: the authorization code is bound to a DPoP key');
+      if (dpop.jkt !== stored.dpopJkt) throw new InvalidGrant('the DPoP proof key does not match the key the authorization code is bound to');
+    }
 
     const user = await deps.users.findById(stored.userId);
     if (user === undefined) throw new InvalidGrant('the user of this authorization code no longer exists');
 
-    const accessToken = await deps.tokens.accessToken({ client, subject: user.id, scopes: stored.scopes, authTime: stored.authTime });
+    const accessToken = await deps.tokens.accessToken({ client, subject: user.id, scopes: stored.scopes, authTime: stored.authTime, jkt: dpop?.jkt });
     const idToken = stored.scopes.includes('openid')
       ? await deps.tokens.idToken({
           client,
@@ -69,7 +74,7 @@ export const authorizationCodeGrant: Grant = {
     deps.audit.record({ event: 'token.issued', clientId: client.clientId, userId: user.id, ip, details: { grant_type: 'authorization_code', jti: accessToken.jti } });
     return {
       access_token: accessToken.token,
-      token_type: 'Bearer',
+      token_type: dpop === undefined ? 'Bearer' : 'DPoP',
       expires_in: accessToken.expiresAt - accessToken.issuedAt,
       scope: stored.scopes.join(' '),
       ...(idToken !== undefined ? { id_token: idToken } : {}),

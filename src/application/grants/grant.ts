@@ -1,4 +1,5 @@
 import type { Client, GrantType } from '../../domain/client.js';
+import type { DpopProof } from '../../protocol/dpop.js';
 import type { TokenIssuer } from '../services/token-issuer.js';
 import type { Clock } from '../ports/clock.js';
 import type { AuditLog, AuthorizationCodeRepository, UserRepository } from '../ports/repositories.js';
@@ -25,6 +26,8 @@ export interface GrantRequest {
   readonly client: Client;
   readonly params: Readonly<Record<string, string | undefined>>;
   readonly ip: string;
+  /** The verified DPoP proof of the request (RFC 9449 §5), if it carried one: tokens get bound to its key. */
+  readonly dpop: DpopProof | undefined;
 }
 
 /** One grant type, one file: the shape node-oidc-provider's grants share. */

@@ -1,4 +1,5 @@
-import { UnauthorizedClient, UnsupportedGrantType, InvalidRequest } from '../../protocol/errors.js';
+import type { DpopProof } from '../../protocol/dpop.js';
+import { InvalidDpopProof, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../../protocol/errors.js';
 import type { ClientAuthenticator } from '../services/client-authenticator.js';
 import { authorizationCodeGrant } from './authorization-code.js';
 import type { Grant, GrantDeps, TokenResponse } from './grant.js';
@@ -10,7 +11,14 @@ export const GRANT_TYPES_SUPPORTED: readonly string[] = [...GRANTS.keys()];
 
 /** The token endpoint (RFC 6749 §3.2): authenticate the client, then run its grant. */
 export async function exchange(
-  input: { authorization: string | undefined; params: Readonly<Record<string, string | undefined>>; ip: string },
+  input: {
+    authorization: string | undefined;
+    params: Readonly<Record<string, string | undefined>>;
+    ip: string;
+    /** The token endpoint's URL (an accepted client assertion aud for `oidc` clients). */
+    endpoint: string;
+    dpop: DpopProof | undefined;
+  },
   authenticator: ClientAuthenticator,
   deps: GrantDeps,
 ): Promise<TokenResponse> {
@@ -18,9 +26,13 @@ export async function exchange(
   if (grantType === undefined) throw new InvalidRequest('grant_type is required');
   const grant = GRANTS.get(grantType);
   if (grant === undefined) throw new UnsupportedGrantType(`grant_type ${grantType.slice(0, 64)} is not supported`);
-  const client = await authenticator.authenticate(input.authorization, input.params);
+  const client = await authenticator.authenticate(input.authorization, input.params, input.endpoint);
   if (!client.grantTypes.includes(grant.grantType)) {
     throw new UnauthorizedClient(`the client is not allowed to use the ${grant.grantType} grant`);
   }
-  return grant.handle({ client, params: input.params, ip: input.ip }, deps);
+  // FAPI 2.0 §5.3.2.1: only sender-constrained access tokens (DPoP here; mTLS is not offered).
+  if (client.profile === 'fapi2' && input.dpop === undefined) {
+    throw new InvalidDpopProof('a DPoP proof is required: this client only receives sender-constrained tokens');
+  }
+  return grant.handle({ client, params: input.params, ip: input.ip, dpop: input.dpop }, deps);
 }

@@ -9,6 +9,8 @@ export interface AccessTokenClaims {
   readonly scopes: readonly string[];
   readonly jti: string;
   readonly exp: number;
+  /** RFC 9449 §6.1: set when the token is DPoP-bound. */
+  readonly jkt: string | undefined;
 }
 
 const MAX_TOKEN_LENGTH = 8192;
@@ -46,6 +48,7 @@ export class AccessTokenVerifier {
         scopes: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
         jti: payload.jti!,
         exp: payload.exp!,
+        jkt: boundKey(payload.cnf),
       };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new InvalidToken('the access token expired');
@@ -53,4 +56,10 @@ export class AccessTokenVerifier {
       throw new InvalidToken('the access token is invalid');
     }
   }
+}
+
+function boundKey(cnf: unknown): string | undefined {
+  if (typeof cnf !== 'object' || cnf === null) return undefined;
+  const jkt = (cnf as { jkt?: unknown }).jkt;
+  return typeof jkt === 'string' ? jkt : undefined;
 }

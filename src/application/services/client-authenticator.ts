@@ -1,37 +1,78 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Client } from '../../domain/client.js';
+import { ASSERTION_FUTURE_SKEW, assertionIssuer, CLIENT_ASSERTION_TYPE, verifyClientAssertion } from '../../protocol/client-assertion.js';
 import { extractClientCredentials } from '../../protocol/client-credentials.js';
 import { InvalidClient } from '../../protocol/errors.js';
 import { sha256 } from '../../protocol/random.js';
+import type { ClientKeys } from '../ports/client-keys.js';
+import type { Clock } from '../ports/clock.js';
+import type { ReplayCache } from '../ports/replay-cache.js';
 import type { ClientRepository } from '../ports/repositories.js';
 
+export interface ClientAuthenticatorDeps {
+  readonly clients: ClientRepository;
+  readonly keys: ClientKeys;
+  readonly replay: ReplayCache;
+  readonly clock: Clock;
+  readonly issuer: string;
+  /** The token endpoint URL, which RFC 7523 lets `oidc` clients name in aud. */
+  readonly tokenEndpoint: string;
+}
+
 /**
- * Client authentication at the token endpoint (RFC 6749 §2.3): client_secret_basic,
- * client_secret_post and none. Secrets are compared as SHA-256 digests in constant time;
- * no bcrypt here, this runs on every token request.
+ * Client authentication at the token, PAR, revocation and introspection endpoints
+ * (RFC 6749 §2.3): client_secret_basic, client_secret_post, private_key_jwt (RFC 7523) and
+ * none. Secrets are compared as SHA-256 digests in constant time, assertions verified with
+ * cached keys: no bcrypt and no key import here, this runs on every token request.
  */
 export class ClientAuthenticator {
-  constructor(private readonly clients: ClientRepository) {}
+  constructor(private readonly deps: ClientAuthenticatorDeps) {}
 
-  async authenticate(authorization: string | undefined, body: Readonly<Record<string, string | undefined>>): Promise<Client> {
+  /** @param endpoint the URL of the endpoint being called (an accepted aud for `oidc` clients) */
+  async authenticate(authorization: string | undefined, body: Readonly<Record<string, string | undefined>>, endpoint: string): Promise<Client> {
     const presented = extractClientCredentials(authorization, body);
     const basic = presented.method === 'client_secret_basic';
-    if (presented.method === 'private_key_jwt') {
-      throw new InvalidClient('private_key_jwt client authentication is not supported by this server yet');
-    }
-    const client = await this.clients.findById(presented.clientId);
+    const clientId = presented.method === 'private_key_jwt' ? (presented.clientId ?? assertionIssuer(presented.assertion)) : presented.clientId;
+    if (clientId === undefined) throw new InvalidClient('client_assertion is not a JWT with an iss claim');
+    const client = await this.deps.clients.findById(clientId);
     if (client === undefined) {
       throw new InvalidClient('client authentication failed', basic);
     }
     if (client.tokenEndpointAuthMethod !== presented.method) {
       throw new InvalidClient(`the client must authenticate with ${client.tokenEndpointAuthMethod}`, basic);
     }
-    if (presented.method === 'client_secret_basic' || presented.method === 'client_secret_post') {
-      if (client.secretDigest === undefined || !digestsEqual(sha256(presented.secret), client.secretDigest)) {
-        throw new InvalidClient('client authentication failed', basic);
-      }
+    switch (presented.method) {
+      case 'client_secret_basic':
+      case 'client_secret_post':
+        if (client.secretDigest === undefined || !digestsEqual(sha256(presented.secret), client.secretDigest)) {
+          throw new InvalidClient('client authentication failed', basic);
+        }
+        break;
+      case 'private_key_jwt':
+        await this.verifyAssertion(client, presented.assertion, presented.assertionType, endpoint);
+        break;
+      case 'none':
+        break;
     }
     return client;
+  }
+
+  private async verifyAssertion(client: Client, assertion: string, assertionType: string | undefined, endpoint: string): Promise<void> {
+    // RFC 7521 §4.2: the assertion type says how to read client_assertion.
+    if (assertionType !== CLIENT_ASSERTION_TYPE) {
+      throw new InvalidClient(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
+    }
+    const { jti, exp } = await verifyClientAssertion(assertion, this.deps.keys.keysOf(client), {
+      clientId: client.clientId,
+      profile: client.profile,
+      issuer: this.deps.issuer,
+      endpointUrls: [this.deps.tokenEndpoint, endpoint],
+      now: this.deps.clock.now(),
+    });
+    // RFC 7523 §3 (7): single use until it expires (exp is accepted with the same skew as iat).
+    if (!(await this.deps.replay.firstUse(`client_assertion:${client.clientId}:${jti}`, exp + ASSERTION_FUTURE_SKEW + 1))) {
+      throw new InvalidClient('client_assertion jti was already used');
+    }
   }
 }
 

@@ -1,4 +1,6 @@
-import { SIGNING_ALGS, type Client } from '../../domain/client.js';
+import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, type Client } from '../../domain/client.js';
+import { CLIENT_ASSERTION_ALGS } from '../../protocol/client-assertion.js';
+import { DPOP_SIGNING_ALGS } from '../../protocol/dpop.js';
 import { CLAIMS_BY_SCOPE, STANDARD_SCOPES } from '../../domain/scope.js';
 import { PROMPT_VALUES } from '../../domain/authorization-request.js';
 import { CODE_CHALLENGE_METHODS_SUPPORTED } from '../../protocol/pkce.js';
@@ -7,6 +9,7 @@ import { GRANT_TYPES_SUPPORTED } from '../grants/index.js';
 /** Endpoint paths, relative to the issuer (contract: default paths). */
 export const PATHS = {
   authorization: '/auth',
+  pushedAuthorizationRequest: '/par',
   token: '/token',
   userinfo: '/userinfo',
   jwks: '/.well-known/jwks.json',
@@ -16,11 +19,19 @@ export const PATHS = {
  * OpenID Connect Discovery 1.0 §3 / RFC 8414 §2 metadata. Lists only what the server
  * really does; built once, rebuilt when clients or keys change.
  */
-export function buildDiscoveryDocument(issuer: string, clients: readonly Client[], languages: readonly string[]): Record<string, unknown> {
+export function buildDiscoveryDocument(
+  issuer: string,
+  clients: readonly Client[],
+  languages: readonly string[],
+  options: { parRequired: boolean },
+): Record<string, unknown> {
   const customScopes = [...new Set(clients.flatMap((c) => c.scopes))].filter((s) => !(STANDARD_SCOPES as readonly string[]).includes(s)).sort();
   return {
     issuer,
     authorization_endpoint: issuer + PATHS.authorization,
+    // RFC 9126 §5
+    pushed_authorization_request_endpoint: issuer + PATHS.pushedAuthorizationRequest,
+    require_pushed_authorization_requests: options.parRequired,
     token_endpoint: issuer + PATHS.token,
     userinfo_endpoint: issuer + PATHS.userinfo,
     jwks_uri: issuer + PATHS.jwks,
@@ -30,7 +41,10 @@ export function buildDiscoveryDocument(issuer: string, clients: readonly Client[
     grant_types_supported: [...GRANT_TYPES_SUPPORTED],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...SIGNING_ALGS],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
+    // RFC 9449 §5.1
+    dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
     code_challenge_methods_supported: [...CODE_CHALLENGE_METHODS_SUPPORTED],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'azp', ...Object.values(CLAIMS_BY_SCOPE).flat()],
     claims_parameter_supported: false,

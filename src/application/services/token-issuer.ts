@@ -40,6 +40,8 @@ export class TokenIssuer {
     scopes: readonly string[];
     audience?: readonly string[];
     authTime?: number;
+    /** RFC 9449 §6.1: the DPoP key thumbprint the token is bound to (cnf.jkt). */
+    jkt?: string | undefined;
   }): Promise<IssuedAccessToken> {
     const key = this.keys.signingKey(ACCESS_TOKEN_ALG);
     const issuedAt = this.clock.now();
@@ -50,6 +52,7 @@ export class TokenIssuer {
       client_id: input.client.clientId,
       scope: input.scopes.join(' '),
       ...(input.authTime !== undefined ? { auth_time: input.authTime } : {}),
+      ...(input.jkt !== undefined ? { cnf: { jkt: input.jkt } } : {}),
     })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(this.options.issuer)

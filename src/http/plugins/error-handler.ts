@@ -1,7 +1,18 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AuthorizationPageError, AuthorizationRedirectError } from '../../application/authorize/authorization-errors.js';
-import { InvalidClient, InvalidRequest, InvalidToken, InsufficientScope, NotFound, OAuthError, ServerError } from '../../protocol/errors.js';
+import { DPOP_SIGNING_ALGS } from '../../protocol/dpop.js';
+import {
+  InsufficientScope,
+  InvalidClient,
+  InvalidDpopProof,
+  InvalidRequest,
+  InvalidToken,
+  NotFound,
+  OAuthError,
+  ServerError,
+  UseDpopNonce,
+} from '../../protocol/errors.js';
 import { buildRedirect } from '../../protocol/redirect-uri.js';
 import { negotiateLanguage } from './language.js';
 
@@ -9,13 +20,13 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route answers with HTML pages: errors become an error page, not JSON. */
     page?: boolean;
-    /** The route is a Bearer-protected resource (RFC 6750): errors carry WWW-Authenticate: Bearer. */
+    /** The route is a protected resource (RFC 6750, RFC 9449 §7): errors carry WWW-Authenticate. */
     bearer?: boolean;
   }
 }
 
 /** RFC 6750 §3: a request without any token gets a challenge without an error code. */
-export class MissingBearerToken extends OAuthError {
+export class MissingAccessToken extends OAuthError {
   readonly error = 'invalid_request';
   override readonly status = 401;
 }
@@ -48,8 +59,13 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance, options: { iss
     if (oauth instanceof InvalidClient && oauth.basicChallenge) {
       reply.header('www-authenticate', `Basic realm="${issuer}"`);
     }
+    // RFC 9449 §8 and §9: the nonce the proof must carry.
+    if (oauth instanceof UseDpopNonce) reply.header('dpop-nonce', oauth.nonce);
     if (request.routeOptions.config?.bearer) {
-      reply.header('www-authenticate', bearerChallenge(issuer, oauth));
+      const dpop = isDpopError(oauth) || /^dpop /i.test(request.headers.authorization ?? '');
+      // RFC 9449 §7.1 and §9: resource servers answer DPoP errors with 401 and a DPoP challenge.
+      if (dpop && (oauth instanceof InvalidDpopProof || oauth instanceof UseDpopNonce)) reply.code(401);
+      reply.header('www-authenticate', dpop ? dpopChallenge(issuer, oauth) : bearerChallenge(issuer, oauth));
     }
     return reply.send({ error: oauth.error, error_description: oauth.description });
   });
@@ -68,12 +84,30 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance, options: { iss
   }
 });
 
-/** RFC 6750 §3: WWW-Authenticate: Bearer realm, error, error_description. */
+const DPOP_ALGS = DPOP_SIGNING_ALGS.join(' ');
+
+function isDpopError(error: OAuthError): boolean {
+  return error instanceof InvalidDpopProof || error instanceof UseDpopNonce || (error instanceof InvalidToken && error.scheme === 'DPoP');
+}
+
+/**
+ * RFC 6750 §3: WWW-Authenticate: Bearer realm, error, error_description. Without any token,
+ * both schemes are offered (RFC 9449 §7.1).
+ */
 function bearerChallenge(realm: string, error: OAuthError): string {
-  if (error instanceof MissingBearerToken) return `Bearer realm="${realm}"`;
+  if (error instanceof MissingAccessToken) return `Bearer realm="${realm}", DPoP algs="${DPOP_ALGS}"`;
   const code = error instanceof InvalidToken || error instanceof InsufficientScope ? error.error : 'invalid_request';
-  const description = error.description.replace(/["\\]/g, "'");
-  return `Bearer realm="${realm}", error="${code}", error_description="${description}"`;
+  return `Bearer realm="${realm}", error="${code}", error_description="${quoted(error.description)}"`;
+}
+
+/** RFC 9449 §7.1: WWW-Authenticate: DPoP error, error_description, algs. */
+function dpopChallenge(realm: string, error: OAuthError): string {
+  const code = isDpopError(error) || error instanceof InvalidToken || error instanceof InsufficientScope ? error.error : 'invalid_request';
+  return `DPoP realm="${realm}", error="${code}", error_description="${quoted(error.description)}", algs="${DPOP_ALGS}"`;
+}
+
+function quoted(description: string): string {
+  return description.replace(/["\\]/g, "'");
 }
 
 /** Maps what Fastify itself raises (body, content type, parsing) to invalid_request. */

@@ -67,6 +67,8 @@ export interface AuthorizationCodesTable {
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
+  /** migrations/0002 */
+  dpop_jkt: string | null;
 }
 
 export interface IssuedTokensTable {

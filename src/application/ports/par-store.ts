@@ -1,0 +1,21 @@
+import type { AuthorizationRequest } from '../../domain/authorization-request.js';
+
+/** A pushed authorization request (RFC 9126), validated, waiting for the browser at /auth. */
+export interface PushedRequest {
+  readonly clientId: string;
+  readonly request: AuthorizationRequest;
+  readonly expiresAt: number;
+}
+
+/**
+ * Where pushed requests wait, keyed by the random part of the request_uri. In memory on one
+ * node; a shared store implements the same port for several nodes.
+ */
+export interface ParStore {
+  /** Throws TemporarilyUnavailable when full. */
+  save(handle: string, pushed: PushedRequest): Promise<void>;
+  /** Undefined when unknown, expired or deleted. */
+  find(handle: string): Promise<PushedRequest | undefined>;
+  /** Called when the authorization completes: the request_uri cannot be used again. */
+  delete(handle: string): Promise<void>;
+}

@@ -1,0 +1,54 @@
+import { DPOP_FUTURE_SKEW, verifyDpopProof, type DpopProof } from '../../protocol/dpop.js';
+import { InvalidDpopProof, UseDpopNonce } from '../../protocol/errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { DpopNonces } from '../ports/dpop-nonces.js';
+import type { ReplayCache } from '../ports/replay-cache.js';
+
+export interface DpopVerifierOptions {
+  /** Seconds a proof is accepted after its iat. */
+  readonly proofMaxAge: number;
+}
+
+/**
+ * The stateful half of DPoP proof checking (RFC 9449 §4.3 (9) nonce, (12) jti replay);
+ * src/protocol/dpop.ts does the rest. One instance serves the token, PAR and resource endpoints.
+ */
+export class DpopVerifier {
+  constructor(
+    private readonly replay: ReplayCache,
+    /** Undefined when the server does not require nonces. */
+    readonly nonces: DpopNonces | undefined,
+    private readonly clock: Clock,
+    private readonly options: DpopVerifierOptions,
+  ) {}
+
+  /**
+   * The proof in the DPoP header, verified; undefined when the request carries none.
+   * @param header the raw header value(s) as the HTTP layer received them
+   */
+  async verify(header: string | string[] | undefined, request: { method: string; url: string; accessToken?: string | undefined }): Promise<DpopProof | undefined> {
+    if (header === undefined) return undefined;
+    // RFC 9449 §4.3 (1): exactly one DPoP header.
+    if (Array.isArray(header) || header.includes(',')) throw new InvalidDpopProof('exactly one DPoP header is allowed');
+    const now = this.clock.now();
+    const proof = await verifyDpopProof(header, { ...request, now, maxAge: this.options.proofMaxAge });
+    // RFC 9449 §8 and §9: the proof must carry a nonce this server provided.
+    if (this.nonces !== undefined && (proof.nonce === undefined || !this.nonces.isValid(proof.nonce))) {
+      throw new UseDpopNonce(
+        proof.nonce === undefined ? 'the DPoP proof must include the server-provided nonce' : 'the DPoP proof nonce is invalid or expired',
+        this.nonces.current(),
+      );
+    }
+    // RFC 9449 §11.1: a proof is accepted once; remember its jti until it could no longer be accepted.
+    const expiresAt = Math.max(proof.iat, now) + this.options.proofMaxAge + DPOP_FUTURE_SKEW;
+    if (!(await this.replay.firstUse(`dpop:${proof.jkt}:${proof.jti}`, expiresAt))) {
+      throw new InvalidDpopProof('the DPoP proof jti was already used');
+    }
+    return proof;
+  }
+
+  /** The nonce to send in DPoP-Nonce on every answer to a DPoP request, if nonces are required. */
+  currentNonce(): string | undefined {
+    return this.nonces?.current();
+  }
+}

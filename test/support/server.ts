@@ -37,7 +37,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** The clients every e2e test can use; `extra` adds more. */
-export function testConfig(port: number, dir: string, extra: { clients?: unknown[]; users?: unknown[] } = {}) {
+export function testConfig(port: number, dir: string, extra: { clients?: unknown[]; users?: unknown[]; settings?: Record<string, unknown> } = {}) {
   const callback = (id: string) => `http://127.0.0.1:9/${id}/callback`;
   return {
     issuer: `http://127.0.0.1:${port}`,
@@ -97,6 +97,7 @@ export function testConfig(port: number, dir: string, extra: { clients?: unknown
       { username: 'bob', password: 'bob-password', claims: { name: 'Bob Durand' } },
       ...(extra.users ?? []),
     ],
+    ...extra.settings,
   };
 }
 

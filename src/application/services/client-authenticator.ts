@@ -32,8 +32,15 @@ export class ClientAuthenticator {
   async authenticate(authorization: string | undefined, body: Readonly<Record<string, string | undefined>>, endpoint: string): Promise<Client> {
     const presented = extractClientCredentials(authorization, body);
     const basic = presented.method === 'client_secret_basic';
-    const clientId = presented.method === 'private_key_jwt' ? (presented.clientId ?? assertionIssuer(presented.assertion)) : presented.clientId;
-    if (clientId === undefined) throw new InvalidClient('client_assertion is not a JWT with an iss claim');
+    let clientId: string | undefined = presented.clientId;
+    if (presented.method === 'private_key_jwt') {
+      const iss = assertionIssuer(presented.assertion);
+      if (iss === undefined) throw new InvalidClient('client_assertion is not a JWT with an iss claim');
+      // RFC 7523 §3 (1): iss is the client_id; a client_id beside it must agree.
+      if (clientId !== undefined && clientId !== iss) throw new InvalidClient('client_id does not match the client_assertion iss');
+      clientId = iss;
+    }
+    if (clientId === undefined) throw new InvalidClient('client authentication is required (client_id missing)');
     const client = await this.deps.clients.findById(clientId);
     if (client === undefined) {
       throw new InvalidClient('client authentication failed', basic);

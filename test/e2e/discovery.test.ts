@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type TestServer } from '../support/server.js';
+
+let server: TestServer;
+let doc: Record<string, unknown>;
+
+beforeAll(async () => {
+  server = await startServer();
+  doc = (await (await fetch(server.issuer + '/.well-known/openid-configuration')).json()) as Record<string, unknown>;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('discovery (OIDC Discovery §3, RFC 8414 §2) lists what is enforced, and only that', () => {
+  it('serves the same document at both well-known paths, cacheable', async () => {
+    const response = await fetch(server.issuer + '/.well-known/oauth-authorization-server');
+    expect(await response.json()).toEqual(doc);
+    expect(doc.issuer).toBe(server.issuer);
+  });
+
+  it('advertises PAR, private_key_jwt, DPoP, S256 and iss in authorization responses', () => {
+    expect(doc).toMatchObject({
+      authorization_endpoint: `${server.issuer}/auth`,
+      pushed_authorization_request_endpoint: `${server.issuer}/par`,
+      require_pushed_authorization_requests: false,
+      token_endpoint: `${server.issuer}/token`,
+      userinfo_endpoint: `${server.issuer}/userinfo`,
+      jwks_uri: `${server.issuer}/.well-known/jwks.json`,
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      grant_types_supported: ['authorization_code'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      token_endpoint_auth_signing_alg_values_supported: ['ES256', 'PS256', 'EdDSA', 'RS256'],
+      dpop_signing_alg_values_supported: ['ES256', 'PS256', 'EdDSA'],
+      code_challenge_methods_supported: ['S256'],
+      id_token_signing_alg_values_supported: ['ES256', 'PS256', 'RS256', 'EdDSA'],
+      authorization_response_iss_parameter_supported: true,
+      request_parameter_supported: false,
+    });
+  });
+
+  it('lists no endpoint that does not answer', async () => {
+    const endpoints = Object.entries(doc).filter(([name]) => name.endsWith('_endpoint') || name === 'jwks_uri');
+    for (const [name, url] of endpoints) {
+      const response = await fetch(String(url), { method: name === 'jwks_uri' || name === 'authorization_endpoint' || name === 'userinfo_endpoint' ? 'GET' : 'POST', redirect: 'manual' });
+      expect(response.status, name).not.toBe(404);
+    }
+  });
+});

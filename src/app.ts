@@ -14,7 +14,10 @@ import { healthRoutes } from './http/routes/health.js';
 import { interactionRoutes } from './http/routes/interaction.js';
 import { jwksRoutes } from './http/routes/jwks.js';
 import { loginRoutes } from './http/routes/login.js';
+import { introspectRoutes } from './http/routes/introspect.js';
+import { logoutRoutes } from './http/routes/logout.js';
 import { parRoutes } from './http/routes/par.js';
+import { revokeRoutes } from './http/routes/revoke.js';
 import { tokenRoutes } from './http/routes/token.js';
 import { userinfoRoutes } from './http/routes/userinfo.js';
 
@@ -50,6 +53,9 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
   await app.register(consentRoutes, { deps });
   await app.register(parRoutes, { deps });
   await app.register(tokenRoutes, { deps });
+  await app.register(revokeRoutes, { deps });
+  await app.register(introspectRoutes, { deps });
+  await app.register(logoutRoutes, { deps });
   await app.register(userinfoRoutes, { deps });
   return app;
 }

@@ -4,6 +4,9 @@ import type { GrantDeps } from './application/grants/grant.js';
 import { systemClock, type Clock } from './application/ports/clock.js';
 import { AccessTokenVerifier } from './application/services/access-token-verifier.js';
 import { ClientAuthenticator } from './application/services/client-authenticator.js';
+import { LogoutService } from './application/services/logout-service.js';
+import { TokenStatus } from './application/services/token-status.js';
+import { HttpLogoutSender } from './infrastructure/http-logout-sender.js';
 import { buildDiscoveryDocument, PATHS } from './application/services/discovery.js';
 import { DpopVerifier } from './application/services/dpop-verifier.js';
 import { PushedRequests } from './application/authorize/pushed-requests.js';
@@ -27,17 +30,24 @@ import { SqliteAuthorizationCodeRepository } from './infrastructure/sqlite/autho
 import { SqliteClientRepository } from './infrastructure/sqlite/client-repository.js';
 import { SqliteConsentRepository } from './infrastructure/sqlite/consent-repository.js';
 import { SqliteInteractionRepository } from './infrastructure/sqlite/interaction-repository.js';
+import { purgeExpired, type PurgeReport } from './infrastructure/sqlite/purge.js';
+import { SqliteRefreshTokenRepository } from './infrastructure/sqlite/refresh-token-repository.js';
 import { SqliteSessionRepository } from './infrastructure/sqlite/session-repository.js';
+import { SqliteTokenRevocations } from './infrastructure/sqlite/token-revocations.js';
 import { SqliteUserRepository } from './infrastructure/sqlite/user-repository.js';
 
 /** Live single-use values remembered (client-assertion and DPoP jti): about 150 bytes each. */
 const REPLAY_CACHE_CAPACITY = 200_000;
+/** How often expired codes, sessions, tokens and old audit events are deleted. */
+const PURGE_INTERVAL_MS = 10 * 60_000;
 /** Pushed requests waiting for the browser. */
 const PAR_STORE_CAPACITY = 20_000;
 
 export interface Trusty {
   readonly deps: HttpDeps;
   readonly db: Db;
+  /** Deletes expired rows now (it also runs every PURGE_INTERVAL_MS). */
+  purge(): Promise<PurgeReport>;
   /** Flushes the audit log and closes the database. */
   close(): Promise<void>;
 }
@@ -75,7 +85,19 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       accessTokenTtl: config.tokens.access_token_ttl,
       idTokenTtl: config.tokens.id_token_ttl,
     });
-    const grants: GrantDeps = { codes, users, tokens, audit, clock };
+    const revocations = await SqliteTokenRevocations.open(db.kysely, clock.now());
+    const grants: GrantDeps = {
+      issuer: config.issuer,
+      codes,
+      refreshTokens: new SqliteRefreshTokenRepository(db.kysely),
+      revocations,
+      users,
+      tokens,
+      audit,
+      clock,
+      refresh: { ttl: config.tokens.refresh_token_ttl, idleTtl: config.tokens.refresh_token_idle_ttl, rotateFapi2: config.tokens.rotate_fapi2_refresh_tokens },
+    };
+    const sessionRepository = new SqliteSessionRepository(db.kysely);
     const replay = new MemoryReplayCache(REPLAY_CACHE_CAPACITY, now);
     const pushed = new PushedRequests(clients, new MemoryParStore(PAR_STORE_CAPACITY, now), clock, {
       ttl: config.par.request_uri_ttl,
@@ -84,8 +106,11 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
     const dpop = new DpopVerifier(replay, config.dpop.require_nonce ? new HmacDpopNonces(now, config.dpop.nonce_ttl) : undefined, clock, {
       proofMaxAge: config.dpop.proof_max_age,
     });
+    const sessions = new SessionService(sessionRepository, clock, config.session.ttl);
+    const logoutSender = new HttpLogoutSender(log);
+    const accessTokens = new AccessTokenVerifier(keys, clock, config.issuer, revocations);
     const authorization = new AuthorizationService(
-      { clients, users, interactions, consents: new SqliteConsentRepository(db.kysely), codes, passwords, audit, clock, pushed },
+      { clients, users, interactions, consents: new SqliteConsentRepository(db.kysely), codes, passwords, audit, clock, pushed, sessions: sessionRepository },
       { issuer: config.issuer, codeTtl: config.tokens.authorization_code_ttl, interactionTtl: config.session.interaction_ttl },
     );
     const deps: HttpDeps = {
@@ -98,7 +123,8 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       users,
       interactions,
       keys,
-      sessions: new SessionService(new SqliteSessionRepository(db.kysely), clock, config.session.ttl),
+      sessions,
+      logout: new LogoutService({ issuer: config.issuer, clients, keys, sessions, sender: logoutSender, audit, clock }),
       authorization,
       authenticator: new ClientAuthenticator({
         clients,
@@ -110,15 +136,30 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       }),
       pushed,
       dpop,
-      accessTokens: new AccessTokenVerifier(keys, clock, config.issuer),
+      accessTokens,
+      tokenStatus: new TokenStatus({ issuer: config.issuer, accessTokens, refreshTokens: grants.refreshTokens, revocations, keys, audit, clock }),
       grants,
       discovery: buildDiscoveryDocument(config.issuer, await clients.list(), SUPPORTED_LANGUAGES, { parRequired: config.par.required }),
       isReady: () => true,
     };
+    const purge = async () => {
+      const now = clock.now();
+      const report = await purgeExpired(db.kysely, now, { codeRetention: config.tokens.access_token_ttl, auditRetention: config.audit.retention_days * 86400 });
+      revocations.forgetExpired(now);
+      log.debug({ deleted: report }, 'expired rows purged');
+      return report;
+    };
+    const purgeTimer = setInterval(() => {
+      purge().catch((error: unknown) => log.error({ err: error }, 'purging expired rows failed'));
+    }, PURGE_INTERVAL_MS);
+    purgeTimer.unref();
     return {
       deps,
       db,
+      purge,
       async close() {
+        clearInterval(purgeTimer);
+        await logoutSender.drain();
         await audit.close();
         await db.close();
       },

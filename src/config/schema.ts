@@ -48,12 +48,16 @@ export const clientSchema = z
     client_secret: z.string().min(1).max(512).optional().describe('Only for client_secret_*; stored as a SHA-256 digest'),
     redirect_uris: z.array(absoluteUrl).max(50).default([]),
     post_logout_redirect_uris: z.array(absoluteUrl).max(50).default([]),
-    grant_types: z.array(z.enum(GRANT_TYPES)).min(1).default(['authorization_code']),
+    grant_types: z.array(z.enum(GRANT_TYPES)).default(['authorization_code']),
     scope: scopeString.default('openid').describe('The scopes the client may ask for'),
     require_consent: z.boolean().default(true).describe('Show the consent page (remembered per user and client)'),
     id_token_signed_response_alg: z.enum(SIGNING_ALGS).default('ES256'),
     jwks: z.strictObject({ keys: z.array(jwk).min(1).max(20) }).optional(),
     jwks_uri: absoluteUrl.optional(),
+    resources: z.array(absoluteUrl).max(50).default([]).describe('RFC 8707 resources (token audiences) the client may ask for'),
+    resource_server: z.boolean().default(false).describe('An introspection-only client: it may call /introspect and nothing else'),
+    introspection_signed_response_alg: z.enum(SIGNING_ALGS).optional().describe('RFC 9701 signed introspection responses (RS256 by default, PS256 for fapi2)'),
+    backchannel_logout_uri: absoluteUrl.optional().describe('Where logout tokens are POSTed (OIDC Back-Channel Logout)'),
   })
   .superRefine((client, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -77,7 +81,16 @@ export const clientSchema = z
     if (client.grant_types.includes('client_credentials') && method === 'none') {
       issue('grant_types', 'client_credentials needs a confidential client (token_endpoint_auth_method is none)');
     }
+    if (client.grant_types.length === 0 && !client.resource_server) {
+      issue('grant_types', 'must list at least one grant type (or set resource_server: true)');
+    }
+    if (client.resource_server && method === 'none') {
+      issue('resource_server', 'needs a confidential client (token_endpoint_auth_method is none)');
+    }
     if (client.profile === 'fapi2') {
+      if (client.introspection_signed_response_alg !== undefined && !FAPI2_SIGNING_ALGS.includes(client.introspection_signed_response_alg)) {
+        issue('introspection_signed_response_alg', 'must be PS256, ES256 or EdDSA for a fapi2 client');
+      }
       // FAPI 2.0 Security Profile §5.3.2.1 (confidential clients only) and §5.3.1.1 (auth methods).
       if (method !== 'private_key_jwt') {
         issue('token_endpoint_auth_method', 'must be private_key_jwt for a fapi2 client');
@@ -127,8 +140,18 @@ export const configSchema = z
         id_token_ttl: ttl(600, 30, 86400, 'ID token lifetime'),
         // FAPI 2.0 §5.3.2.1: authorization codes live at most 60 s.
         authorization_code_ttl: ttl(60, 5, 60, 'Authorization code lifetime'),
+        refresh_token_ttl: ttl(2592000, 60, 31536000, 'Refresh token lifetime (absolute, for the whole rotation family)'),
+        refresh_token_idle_ttl: ttl(1209600, 60, 31536000, 'A refresh token unused this long expires'),
+        rotate_fapi2_refresh_tokens: z.boolean().default(false).describe('Rotate refresh tokens of fapi2 confidential clients too (FAPI 2.0 advises not to)'),
       })
-      .default({ access_token_ttl: 600, id_token_ttl: 600, authorization_code_ttl: 60 }),
+      .default({
+        access_token_ttl: 600,
+        id_token_ttl: 600,
+        authorization_code_ttl: 60,
+        refresh_token_ttl: 2592000,
+        refresh_token_idle_ttl: 1209600,
+        rotate_fapi2_refresh_tokens: false,
+      }),
     session: z
       .strictObject({
         ttl: ttl(28800, 60, 2592000, 'SSO session lifetime'),
@@ -138,6 +161,9 @@ export const configSchema = z
     passwords: z
       .strictObject({ bcrypt_cost: z.number().int().min(4).max(15).default(12) })
       .default({ bcrypt_cost: 12 }),
+    audit: z
+      .strictObject({ retention_days: z.number().int().min(1).max(3650).default(90).describe('Audit events older than this are deleted') })
+      .default({ retention_days: 90 }),
     par: z
       .strictObject({
         // RFC 9126 §2.2: short-lived; FAPI 2.0 §5.3.2.2: under 600 s.

@@ -19,5 +19,10 @@ export function clientFromConfig(entry: ClientConfig): Client {
     idTokenSignedResponseAlg: entry.id_token_signed_response_alg,
     jwks: entry.jwks as Client['jwks'],
     jwksUri: entry.jwks_uri,
+    resources: entry.resources,
+    resourceServer: entry.resource_server,
+    // RFC 9701 §6 defaults to RS256; FAPI 2.0 §5.4 excludes it, so fapi2 clients default to PS256.
+    introspectionSignedResponseAlg: entry.introspection_signed_response_alg ?? (entry.profile === 'fapi2' ? 'PS256' : 'RS256'),
+    backchannelLogoutUri: entry.backchannel_logout_uri,
   };
 }

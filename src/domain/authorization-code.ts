@@ -11,6 +11,8 @@ export interface AuthorizationCode {
   readonly nonce: string | undefined;
   /** RFC 9449 §10: only a DPoP proof with this key thumbprint may redeem the code. */
   readonly dpopJkt: string | undefined;
+  /** The SSO session's sid, carried into the id_token (Back-Channel Logout §2.4). */
+  readonly sid: string | undefined;
   readonly authTime: number;
   readonly issuedAt: number;
   readonly expiresAt: number;

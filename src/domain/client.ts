@@ -33,6 +33,14 @@ export interface Client {
   readonly idTokenSignedResponseAlg: SigningAlg;
   readonly jwks: { keys: Record<string, unknown>[] } | undefined;
   readonly jwksUri: string | undefined;
+  /** RFC 8707 resources (access token audiences) the client may ask for. */
+  readonly resources: readonly string[];
+  /** An introspection-only client (a resource server): it may call /introspect and nothing else. */
+  readonly resourceServer: boolean;
+  /** RFC 9701 §6: the alg of signed introspection responses for this client. */
+  readonly introspectionSignedResponseAlg: SigningAlg;
+  /** OIDC Back-Channel Logout §2.2 */
+  readonly backchannelLogoutUri: string | undefined;
 }
 
 export function isPublicClient(client: Client): boolean {

@@ -5,6 +5,8 @@ export interface Session {
   /** When the user last entered their password (OIDC Core `auth_time`), epoch seconds. */
   readonly authTime: number;
   readonly expiresAt: number;
+  /** OIDC Front/Back-Channel Logout `sid`: random, not derived from the cookie. */
+  readonly sid: string;
 }
 
 export function isSessionActive(session: Session, now: number): boolean {

@@ -1,6 +1,8 @@
 import type { AuthorizationService } from '../application/authorize/authorization-service.js';
 import type { PushedRequests } from '../application/authorize/pushed-requests.js';
 import type { DpopVerifier } from '../application/services/dpop-verifier.js';
+import type { LogoutService } from '../application/services/logout-service.js';
+import type { TokenStatus } from '../application/services/token-status.js';
 import type { GrantDeps } from '../application/grants/grant.js';
 import type { KeyStore } from '../application/ports/key-store.js';
 import type { ClientRepository, InteractionRepository, UserRepository } from '../application/ports/repositories.js';
@@ -24,6 +26,8 @@ export interface HttpDeps {
   readonly authorization: AuthorizationService;
   readonly authenticator: ClientAuthenticator;
   readonly pushed: PushedRequests;
+  readonly tokenStatus: TokenStatus;
+  readonly logout: LogoutService;
   readonly dpop: DpopVerifier;
   readonly accessTokens: AccessTokenVerifier;
   readonly grants: GrantDeps;

@@ -58,6 +58,11 @@ export class InvalidScope extends OAuthError {
   readonly error = 'invalid_scope';
 }
 
+/** RFC 8707 §2: the requested resource is invalid or not allowed. */
+export class InvalidTarget extends OAuthError {
+  readonly error = 'invalid_target';
+}
+
 export class AccessDenied extends OAuthError {
   readonly error = 'access_denied';
   override readonly status = 403;

@@ -19,7 +19,7 @@ describe('discovery (OIDC Discovery §3, RFC 8414 §2) lists what is enforced, a
     expect(doc.issuer).toBe(server.issuer);
   });
 
-  it('advertises PAR, private_key_jwt, DPoP, S256 and iss in authorization responses', () => {
+  it('advertises PAR, private_key_jwt, DPoP, S256, iss, revocation, introspection and logout', () => {
     expect(doc).toMatchObject({
       authorization_endpoint: `${server.issuer}/auth`,
       pushed_authorization_request_endpoint: `${server.issuer}/par`,
@@ -29,7 +29,13 @@ describe('discovery (OIDC Discovery §3, RFC 8414 §2) lists what is enforced, a
       jwks_uri: `${server.issuer}/.well-known/jwks.json`,
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
-      grant_types_supported: ['authorization_code'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      revocation_endpoint: `${server.issuer}/revoke`,
+      introspection_endpoint: `${server.issuer}/introspect`,
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      end_session_endpoint: `${server.issuer}/logout`,
+      backchannel_logout_supported: true,
+      backchannel_logout_session_supported: true,
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
       token_endpoint_auth_signing_alg_values_supported: ['ES256', 'PS256', 'EdDSA', 'RS256'],
       dpop_signing_alg_values_supported: ['ES256', 'PS256', 'EdDSA'],

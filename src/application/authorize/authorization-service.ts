@@ -14,6 +14,7 @@ import type {
   ClientRepository,
   ConsentRepository,
   InteractionRepository,
+  SessionRepository,
   UserRepository,
 } from '../ports/repositories.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from './authorization-errors.js';
@@ -42,6 +43,7 @@ export interface AuthorizationServiceDeps {
   readonly audit: AuditLog;
   readonly clock: Clock;
   readonly pushed: PushedRequests;
+  readonly sessions: Pick<SessionRepository, 'addClient'>;
 }
 
 /**
@@ -61,7 +63,7 @@ export class AuthorizationService {
   async start(request: AuthorizationRequest, session: Session | undefined): Promise<AuthorizationOutcome> {
     const client = await this.client(request.clientId);
     const step = await this.decide(request, client, session, undefined);
-    if (step.step === 'issue') return this.issue(request, step.userId, step.authTime);
+    if (step.step === 'issue') return this.issue(request, step.userId, step.authTime, session);
     const interaction: Interaction = {
       id: randomToken(),
       request,
@@ -89,7 +91,7 @@ export class AuthorizationService {
       return { kind: 'consent', interaction, client };
     }
     await this.deps.interactions.delete(interaction.id);
-    return this.issue(interaction.request, step.userId, step.authTime);
+    return this.issue(interaction.request, step.userId, step.authTime, session);
   }
 
   /** Checks a username and password; undefined when wrong (the caller re-renders the form). */
@@ -108,7 +110,7 @@ export class AuthorizationService {
   }
 
   /** The consent page's decision. */
-  async consent(interaction: Interaction, decision: string, ip: string): Promise<AuthorizationOutcome> {
+  async consent(interaction: Interaction, decision: string, ip: string, session: Session | undefined): Promise<AuthorizationOutcome> {
     const { request } = interaction;
     if (interaction.userId === undefined || interaction.authTime === undefined) {
       throw new AuthorizationPageError(new InvalidRequest('log in before consenting'));
@@ -121,12 +123,15 @@ export class AuthorizationService {
     }
     await this.deps.consents.grant(interaction.userId, request.clientId, request.scopes, this.deps.clock.now());
     this.deps.audit.record({ event: 'consent.granted', clientId: request.clientId, userId: interaction.userId, ip, details: { scope: request.scopes.join(' ') } });
-    return this.issue(request, interaction.userId, interaction.authTime);
+    return this.issue(request, interaction.userId, interaction.authTime, session);
   }
 
   /** RFC 6749 §4.1.2: the code goes back with state and, per RFC 9207, iss. */
-  private async issue(request: AuthorizationRequest, userId: string, authTime: number): Promise<AuthorizationOutcome> {
+  private async issue(request: AuthorizationRequest, userId: string, authTime: number, session: Session | undefined): Promise<AuthorizationOutcome> {
     await this.deps.pushed.complete(request);
+    // OIDC Back-Channel Logout §2.4: the sid of the session, and which clients it logged in to.
+    const sid = session !== undefined && session.userId === userId ? session.sid : undefined;
+    if (sid !== undefined) await this.deps.sessions.addClient(sid, request.clientId);
     const code = randomToken();
     const now = this.deps.clock.now();
     await this.deps.codes.save({
@@ -139,6 +144,7 @@ export class AuthorizationService {
       codeChallenge: request.codeChallenge,
       nonce: request.nonce,
       dpopJkt: request.dpopJkt,
+      sid,
       authTime,
       issuedAt: now,
       expiresAt: now + this.options.codeTtl,

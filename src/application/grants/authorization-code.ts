@@ -1,8 +1,8 @@
-import { sha256 } from '../../protocol/random.js';
 import { InvalidDpopProof, InvalidGrant, InvalidRequest } from '../../protocol/errors.js';
 import { verifyCodeVerifier } from '../../protocol/pkce.js';
-import { claimsForScopes } from '../../domain/scope.js';
+import { sha256 } from '../../protocol/random.js';
 import type { Grant } from './grant.js';
+import { issueUserTokens, wantsRefreshToken } from './user-tokens.js';
 
 const MAX_CODE_LENGTH = 256;
 
@@ -26,10 +26,7 @@ export const authorizationCodeGrant: Grant = {
     const codeDigest = sha256(code);
     const stored = await deps.codes.find(codeDigest);
     if (stored === undefined) throw new InvalidGrant('the authorization code is invalid');
-    if (stored.consumedAt !== undefined) {
-      deps.audit.record({ event: 'code.replayed', clientId: client.clientId, userId: stored.userId, ip, details: { grant_id: stored.grantId } });
-      throw new InvalidGrant('the authorization code was already used');
-    }
+    if (stored.consumedAt !== undefined) return replayed(stored.grantId, stored.userId);
     if (stored.expiresAt <= now) throw new InvalidGrant('the authorization code expired');
     if (stored.clientId !== client.clientId) throw new InvalidGrant('the authorization code was issued to another client');
     // RFC 6749 §4.1.3: identical to the redirect_uri of the authorization request.
@@ -44,40 +41,23 @@ export const authorizationCodeGrant: Grant = {
     const user = await deps.users.findById(stored.userId);
     if (user === undefined) throw new InvalidGrant('the user of this authorization code no longer exists');
 
-    const accessToken = await deps.tokens.accessToken({ client, subject: user.id, scopes: stored.scopes, authTime: stored.authTime, jkt: dpop?.jkt });
-    const idToken = stored.scopes.includes('openid')
-      ? await deps.tokens.idToken({
-          client,
-          subject: user.id,
-          authTime: stored.authTime,
-          nonce: stored.nonce,
-          accessToken: accessToken.token,
-          claims: claimsForScopes(stored.scopes, user.claims),
-        })
-      : undefined;
-
-    const consumed = await deps.codes.consume(codeDigest, now, [
-      {
-        jti: accessToken.jti,
-        kind: 'access_token',
-        grantId: stored.grantId,
-        clientId: client.clientId,
-        userId: user.id,
-        scope: stored.scopes.join(' '),
-        createdAt: accessToken.issuedAt,
-        expiresAt: accessToken.expiresAt,
-      },
-    ]);
+    const tokens = await issueUserTokens(
+      { client, user, grantId: stored.grantId, scopes: stored.scopes, authTime: stored.authTime, sid: stored.sid, nonce: stored.nonce, dpop },
+      deps,
+      wantsRefreshToken(client, stored.scopes),
+    );
+    const consumed = await deps.codes.consume(codeDigest, now, [tokens.issued], tokens.refresh);
     // Another request won the race for this code, or it expired meanwhile.
-    if (!consumed) throw new InvalidGrant('the authorization code was already used');
+    if (!consumed) return replayed(stored.grantId, stored.userId);
 
-    deps.audit.record({ event: 'token.issued', clientId: client.clientId, userId: user.id, ip, details: { grant_type: 'authorization_code', jti: accessToken.jti } });
-    return {
-      access_token: accessToken.token,
-      token_type: dpop === undefined ? 'Bearer' : 'DPoP',
-      expires_in: accessToken.expiresAt - accessToken.issuedAt,
-      scope: stored.scopes.join(' '),
-      ...(idToken !== undefined ? { id_token: idToken } : {}),
-    };
+    deps.audit.record({ event: 'token.issued', clientId: client.clientId, userId: user.id, ip, details: { grant_type: 'authorization_code', jti: tokens.issued.jti } });
+    return tokens.response;
+
+    /** RFC 6749 §4.1.2: a code used twice is refused, and what its first use issued is revoked. */
+    async function replayed(grantId: string, userId: string): Promise<never> {
+      await deps.revocations.revokeGrant(grantId, now);
+      deps.audit.record({ event: 'code.replayed', clientId: client.clientId, userId, ip, details: { grant_id: grantId } });
+      throw new InvalidGrant('the authorization code was already used');
+    }
   },
 };

@@ -2,7 +2,7 @@ import type { Client, GrantType } from '../../domain/client.js';
 import type { DpopProof } from '../../protocol/dpop.js';
 import type { TokenIssuer } from '../services/token-issuer.js';
 import type { Clock } from '../ports/clock.js';
-import type { AuditLog, AuthorizationCodeRepository, UserRepository } from '../ports/repositories.js';
+import type { AuditLog, AuthorizationCodeRepository, RefreshTokenRepository, TokenRevocations, UserRepository } from '../ports/repositories.js';
 
 /** RFC 6749 §5.1 successful token response. */
 export interface TokenResponse {
@@ -14,17 +14,32 @@ export interface TokenResponse {
   readonly refresh_token?: string;
 }
 
+export interface RefreshPolicy {
+  /** Absolute lifetime of a refresh token family, seconds. */
+  readonly ttl: number;
+  /** A refresh token unused this long expires, seconds. */
+  readonly idleTtl: number;
+  /** FAPI 2.0 §5.3.2.1 advises no routine rotation for fapi2 confidential clients; true rotates them too. */
+  readonly rotateFapi2: boolean;
+}
+
 export interface GrantDeps {
+  readonly issuer: string;
   readonly codes: AuthorizationCodeRepository;
+  readonly refreshTokens: RefreshTokenRepository;
+  readonly revocations: TokenRevocations;
   readonly users: UserRepository;
   readonly tokens: TokenIssuer;
   readonly audit: AuditLog;
   readonly clock: Clock;
+  readonly refresh: RefreshPolicy;
 }
 
 export interface GrantRequest {
   readonly client: Client;
   readonly params: Readonly<Record<string, string | undefined>>;
+  /** RFC 8707 resource parameters (repeatable). */
+  readonly resources: readonly string[];
   readonly ip: string;
   /** The verified DPoP proof of the request (RFC 9449 §5), if it carried one: tokens get bound to its key. */
   readonly dpop: DpopProof | undefined;

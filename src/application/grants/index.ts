@@ -2,10 +2,14 @@ import type { DpopProof } from '../../protocol/dpop.js';
 import { InvalidDpopProof, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../../protocol/errors.js';
 import type { ClientAuthenticator } from '../services/client-authenticator.js';
 import { authorizationCodeGrant } from './authorization-code.js';
+import { clientCredentialsGrant } from './client-credentials.js';
+import { refreshTokenGrant } from './refresh-token.js';
 import type { Grant, GrantDeps, TokenResponse } from './grant.js';
 
 /** The grants this server implements; discovery's grant_types_supported is read from here. */
-export const GRANTS: ReadonlyMap<string, Grant> = new Map([[authorizationCodeGrant.grantType, authorizationCodeGrant]]);
+export const GRANTS: ReadonlyMap<string, Grant> = new Map(
+  [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant].map((grant) => [grant.grantType, grant]),
+);
 
 export const GRANT_TYPES_SUPPORTED: readonly string[] = [...GRANTS.keys()];
 
@@ -14,6 +18,8 @@ export async function exchange(
   input: {
     authorization: string | undefined;
     params: Readonly<Record<string, string | undefined>>;
+    /** RFC 8707: the only parameter that may be repeated. */
+    resources: readonly string[];
     ip: string;
     /** The token endpoint's URL (an accepted client assertion aud for `oidc` clients). */
     endpoint: string;
@@ -34,5 +40,5 @@ export async function exchange(
   if (client.profile === 'fapi2' && input.dpop === undefined) {
     throw new InvalidDpopProof('a DPoP proof is required: this client only receives sender-constrained tokens');
   }
-  return grant.handle({ client, params: input.params, ip: input.ip, dpop: input.dpop }, deps);
+  return grant.handle({ client, params: input.params, resources: input.resources, ip: input.ip, dpop: input.dpop }, deps);
 }

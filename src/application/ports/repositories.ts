@@ -1,6 +1,7 @@
 import type { AuthorizationCode } from '../../domain/authorization-code.js';
 import type { Interaction } from '../../domain/authorization-request.js';
 import type { Client } from '../../domain/client.js';
+import type { RefreshToken } from '../../domain/refresh-token.js';
 import type { Session } from '../../domain/session.js';
 import type { User } from '../../domain/user.js';
 
@@ -25,6 +26,8 @@ export interface SessionRepository {
   create(session: Session): Promise<void>;
   find(idDigest: string): Promise<Session | undefined>;
   end(idDigest: string, now: number): Promise<void>;
+  addClient(sid: string, clientId: string): Promise<void>;
+  clientsOf(sid: string): Promise<string[]>;
 }
 
 export interface InteractionRepository {
@@ -58,7 +61,29 @@ export interface AuthorizationCodeRepository {
    * Atomically marks the code used and records the tokens issued from it, in one transaction.
    * Returns false (and records nothing) when another request consumed it first or it expired.
    */
-  consume(codeDigest: string, now: number, issued: readonly IssuedToken[]): Promise<boolean>;
+  consume(codeDigest: string, now: number, issued: readonly IssuedToken[], refresh: RefreshToken | undefined): Promise<boolean>;
+}
+
+export interface RefreshTokenRepository {
+  find(tokenDigest: string): Promise<RefreshToken | undefined>;
+  /**
+   * In one transaction: marks the presented token rotated (only if it is still active) and
+   * saves its successor, or, without a successor, extends its idle expiry; and records the
+   * access token issued. False (nothing written) when the token was used or revoked meanwhile.
+   */
+  use(tokenDigest: string, now: number, change: { successor: RefreshToken } | { idleExpiresAt: number }, issued: readonly IssuedToken[]): Promise<boolean>;
+}
+
+/**
+ * Revocation state. Reads are in memory (every token check asks); writes go to storage and
+ * memory at once, so introspection sees a revocation immediately.
+ */
+export interface TokenRevocations {
+  isRevoked(jti: string): boolean;
+  /** An access token (a JWT): remembered by jti until it expires. */
+  revokeAccessToken(jti: string, expiresAt: number, now: number): Promise<void>;
+  /** Every refresh token of the grant and every access token issued from it. */
+  revokeGrant(grantId: string, now: number): Promise<void>;
 }
 
 export interface AuditEvent {

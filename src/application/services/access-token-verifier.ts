@@ -1,7 +1,8 @@
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { InvalidToken } from '../../protocol/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyStore } from '../ports/key-store.js';
+import type { TokenRevocations } from '../ports/repositories.js';
 
 export interface AccessTokenClaims {
   readonly sub: string;
@@ -11,19 +12,26 @@ export interface AccessTokenClaims {
   readonly exp: number;
   /** RFC 9449 §6.1: set when the token is DPoP-bound. */
   readonly jkt: string | undefined;
+  /** The whole verified payload (introspection answers from it). */
+  readonly payload: JWTPayload;
 }
 
 const MAX_TOKEN_LENGTH = 8192;
 
-/** Verifies access tokens this provider issued (RFC 9068 §4) with the cached public keys. */
+/**
+ * Verifies access tokens this provider issued (RFC 9068 §4) with the cached public keys, and
+ * refuses revoked ones (an in-memory lookup).
+ */
 export class AccessTokenVerifier {
   constructor(
     private readonly keys: KeyStore,
     private readonly clock: Clock,
     private readonly issuer: string,
+    private readonly revocations: TokenRevocations,
   ) {}
 
-  async verify(token: string, audience: string = this.issuer): Promise<AccessTokenClaims> {
+  /** @param audience the audience required, or undefined to accept any (introspection serves every resource) */
+  async verify(token: string, audience: string | undefined = this.issuer): Promise<AccessTokenClaims> {
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidToken('the access token is too long');
     let kid: string | undefined;
     try {
@@ -33,28 +41,31 @@ export class AccessTokenVerifier {
     }
     const key = kid === undefined ? undefined : this.keys.verificationKey(kid);
     if (key === undefined) throw new InvalidToken('the access token was not issued by this server');
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, key.key, {
+      ({ payload } = await jwtVerify(token, key.key, {
         issuer: this.issuer,
-        audience,
+        ...(audience !== undefined ? { audience } : {}),
         typ: 'at+jwt', // RFC 9068 §4: reject anything else, ID tokens included
         algorithms: [key.alg],
         currentDate: new Date(this.clock.now() * 1000),
         requiredClaims: ['sub', 'client_id', 'jti', 'exp', 'iat'],
-      });
-      return {
-        sub: payload.sub!,
-        clientId: String(payload.client_id),
-        scopes: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
-        jti: payload.jti!,
-        exp: payload.exp!,
-        jkt: boundKey(payload.cnf),
-      };
+      }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new InvalidToken('the access token expired');
       if (error instanceof joseErrors.JWTClaimValidationFailed) throw new InvalidToken(`the access token ${error.claim} claim is invalid`);
       throw new InvalidToken('the access token is invalid');
     }
+    if (this.revocations.isRevoked(payload.jti!)) throw new InvalidToken('the access token was revoked');
+    return {
+      sub: payload.sub!,
+      clientId: String(payload.client_id),
+      scopes: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
+      jti: payload.jti!,
+      exp: payload.exp!,
+      jkt: boundKey(payload.cnf),
+      payload,
+    };
   }
 }
 

@@ -15,7 +15,7 @@ export class SessionService {
   async start(userId: string): Promise<{ cookieValue: string; session: Session }> {
     const cookieValue = randomToken();
     const now = this.clock.now();
-    const session: Session = { idDigest: sha256(cookieValue), userId, authTime: now, expiresAt: now + this.ttl };
+    const session: Session = { idDigest: sha256(cookieValue), userId, authTime: now, expiresAt: now + this.ttl, sid: randomToken(16) };
     await this.sessions.create(session);
     return { cookieValue, session };
   }
@@ -28,5 +28,14 @@ export class SessionService {
 
   async end(cookieValue: string): Promise<void> {
     await this.sessions.end(sha256(cookieValue), this.clock.now());
+  }
+
+  /** Remembers that the session logged the user in to a client (for back-channel logout). */
+  async addClient(sid: string, clientId: string): Promise<void> {
+    await this.sessions.addClient(sid, clientId);
+  }
+
+  clientsOf(sid: string): Promise<string[]> {
+    return this.sessions.clientsOf(sid);
   }
 }

@@ -71,6 +71,8 @@ export class TokenIssuer {
     subject: string;
     authTime: number;
     nonce: string | undefined;
+    /** OIDC Back-Channel Logout §2.4: the session the user logged in with. */
+    sid?: string | undefined;
     accessToken: string;
     claims?: Record<string, unknown>;
   }): Promise<string> {
@@ -83,6 +85,7 @@ export class TokenIssuer {
       azp: input.client.clientId,
       at_hash: atHash(input.accessToken, alg),
       ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
+      ...(input.sid !== undefined ? { sid: input.sid } : {}),
     })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
       .setIssuer(this.options.issuer)

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SESSION_COOKIE } from '../cookies.js';
 import type { HttpDeps } from '../deps.js';
 import { assertCsrf, loadInteraction, sendOutcome } from '../outcome.js';
 
@@ -14,7 +15,8 @@ export async function consentRoutes(app: FastifyInstance, { deps }: { deps: Http
       const form = request.body ?? {};
       assertCsrf(interaction, typeof form.csrf_token === 'string' ? form.csrf_token : undefined);
       const decision = form.decision === 'approve' ? 'approve' : 'deny';
-      const outcome = await deps.authorization.consent(interaction, decision, request.ip);
+      const session = await deps.sessions.find(request.cookies[SESSION_COOKIE]);
+      const outcome = await deps.authorization.consent(interaction, decision, request.ip, session);
       return sendOutcome(request, reply, outcome, deps);
     },
   );

@@ -13,9 +13,11 @@ import { addDpopNonce } from '../dpop.js';
 export async function tokenRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps }) {
   const url = deps.issuer + PATHS.token;
   app.post(PATHS.token, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
-    const params = singleAll(request.body ?? {});
+    const { resource, ...rest } = request.body ?? {};
+    const params = singleAll(rest);
+    const resources = resource === undefined ? [] : Array.isArray(resource) ? resource : [resource];
     const dpop = await deps.dpop.verify(request.headers.dpop, { method: 'POST', url });
-    const response = await exchange({ authorization: request.headers.authorization, params, ip: request.ip, endpoint: url, dpop }, deps.authenticator, deps.grants);
+    const response = await exchange({ authorization: request.headers.authorization, params, resources, ip: request.ip, endpoint: url, dpop }, deps.authenticator, deps.grants);
     addDpopNonce(reply, deps, dpop !== undefined);
     // RFC 6749 §5.1: tokens are never cached.
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(response);

@@ -34,6 +34,34 @@ export interface SessionsTable {
   created_at: number;
   expires_at: number;
   ended_at: number | null;
+  /** migrations/0003: the OIDC sid */
+  sid: string | null;
+}
+
+export interface SessionClientsTable {
+  sid: string;
+  client_id: string;
+}
+
+export interface RefreshTokensTable {
+  token_digest: string;
+  grant_id: string;
+  client_id: string;
+  user_id: string;
+  scope: string;
+  auth_time: number;
+  sid: string | null;
+  dpop_jkt: string | null;
+  created_at: number;
+  expires_at: number;
+  idle_expires_at: number;
+  rotated_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface RevokedTokensTable {
+  jti: string;
+  expires_at: number;
 }
 
 export interface InteractionsTable {
@@ -69,6 +97,8 @@ export interface AuthorizationCodesTable {
   consumed_at: number | null;
   /** migrations/0002 */
   dpop_jkt: string | null;
+  /** migrations/0003 */
+  sid: string | null;
 }
 
 export interface IssuedTokensTable {
@@ -104,6 +134,9 @@ export interface Database {
   clients: ClientsTable;
   signing_keys: SigningKeysTable;
   sessions: SessionsTable;
+  session_clients: SessionClientsTable;
+  refresh_tokens: RefreshTokensTable;
+  revoked_tokens: RevokedTokensTable;
   interactions: InteractionsTable;
   consents: ConsentsTable;
   authorization_codes: AuthorizationCodesTable;

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { AuthorizationCodeRepository, IssuedToken } from '../../application/ports/repositories.js';
 import type { AuthorizationCode } from '../../domain/authorization-code.js';
+import type { RefreshToken } from '../../domain/refresh-token.js';
+import { recordIssued, toRow } from './refresh-token-repository.js';
 import type { Database } from '../db/schema.js';
 
 export class SqliteAuthorizationCodeRepository implements AuthorizationCodeRepository {
@@ -19,6 +21,7 @@ export class SqliteAuthorizationCodeRepository implements AuthorizationCodeRepos
         code_challenge: code.codeChallenge,
         nonce: code.nonce ?? null,
         dpop_jkt: code.dpopJkt ?? null,
+        sid: code.sid ?? null,
         auth_time: code.authTime,
         created_at: code.issuedAt,
         expires_at: code.expiresAt,
@@ -40,6 +43,7 @@ export class SqliteAuthorizationCodeRepository implements AuthorizationCodeRepos
       codeChallenge: row.code_challenge,
       nonce: row.nonce ?? undefined,
       dpopJkt: row.dpop_jkt ?? undefined,
+      sid: row.sid ?? undefined,
       authTime: row.auth_time,
       issuedAt: row.created_at,
       expiresAt: row.expires_at,
@@ -47,7 +51,7 @@ export class SqliteAuthorizationCodeRepository implements AuthorizationCodeRepos
     };
   }
 
-  async consume(codeDigest: string, now: number, issued: readonly IssuedToken[]): Promise<boolean> {
+  async consume(codeDigest: string, now: number, issued: readonly IssuedToken[], refresh: RefreshToken | undefined): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       // The WHERE clause is the single-use guarantee: only one UPDATE can see consumed_at NULL.
       const result = await trx
@@ -58,24 +62,8 @@ export class SqliteAuthorizationCodeRepository implements AuthorizationCodeRepos
         .where('expires_at', '>', now)
         .executeTakeFirst();
       if (result.numUpdatedRows !== 1n) return false;
-      if (issued.length > 0) {
-        await trx
-          .insertInto('issued_tokens')
-          .values(
-            issued.map((t) => ({
-              jti: t.jti,
-              kind: t.kind,
-              grant_id: t.grantId ?? null,
-              client_id: t.clientId,
-              user_id: t.userId ?? null,
-              scope: t.scope,
-              created_at: t.createdAt,
-              expires_at: t.expiresAt,
-              revoked_at: null,
-            })),
-          )
-          .execute();
-      }
+      if (refresh !== undefined) await trx.insertInto('refresh_tokens').values(toRow(refresh)).execute();
+      await recordIssued(trx, issued);
       return true;
     });
   }

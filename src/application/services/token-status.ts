@@ -1,0 +1,112 @@
+import { SignJWT } from 'jose';
+import { isPublicClient, type Client } from '../../domain/client.js';
+import { refreshTokenState, type RefreshToken } from '../../domain/refresh-token.js';
+import { InvalidClient, InvalidToken, UnauthorizedClient } from '../../protocol/errors.js';
+import { sha256 } from '../../protocol/random.js';
+import type { Clock } from '../ports/clock.js';
+import type { KeyStore } from '../ports/key-store.js';
+import type { AuditLog, RefreshTokenRepository, TokenRevocations } from '../ports/repositories.js';
+import type { AccessTokenClaims, AccessTokenVerifier } from './access-token-verifier.js';
+
+const MAX_TOKEN_LENGTH = 8192;
+/** RFC 9701 §5: the media type of a signed introspection response. */
+export const INTROSPECTION_JWT_TYPE = 'token-introspection+jwt';
+
+export interface TokenStatusDeps {
+  readonly issuer: string;
+  readonly accessTokens: AccessTokenVerifier;
+  readonly refreshTokens: RefreshTokenRepository;
+  readonly revocations: TokenRevocations;
+  readonly keys: KeyStore;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+}
+
+type Found = { kind: 'access_token'; claims: AccessTokenClaims } | { kind: 'refresh_token'; token: RefreshToken };
+
+/** Revocation (RFC 7009) and introspection (RFC 7662, RFC 9701) of the tokens this server issued. */
+export class TokenStatus {
+  constructor(private readonly deps: TokenStatusDeps) {}
+
+  /**
+   * RFC 7009 §2.1: only the client the token was issued to may revoke it; a refresh token takes
+   * its whole grant with it (and the access tokens issued from it); unknown tokens are fine.
+   */
+  async revoke(client: Client, token: string, hint: string | undefined, ip: string): Promise<void> {
+    const found = await this.find(token, hint);
+    if (found === undefined) return;
+    const owner = found.kind === 'access_token' ? found.claims.clientId : found.token.clientId;
+    if (owner !== client.clientId) throw new UnauthorizedClient('the token was not issued to this client');
+    const now = this.deps.clock.now();
+    if (found.kind === 'access_token') {
+      await this.deps.revocations.revokeAccessToken(found.claims.jti, found.claims.exp, now);
+      this.deps.audit.record({ event: 'token.revoked', clientId: client.clientId, ip, details: { kind: 'access_token', jti: found.claims.jti } });
+    } else {
+      await this.deps.revocations.revokeGrant(found.token.grantId, now);
+      this.deps.audit.record({ event: 'token.revoked', clientId: client.clientId, userId: found.token.userId, ip, details: { kind: 'refresh_token', grant_id: found.token.grantId } });
+    }
+  }
+
+  /**
+   * RFC 7662 §2.2. Any confidential client may introspect access tokens (resource servers do);
+   * a refresh token is shown only to the client it was issued to.
+   */
+  async introspect(client: Client, token: string, hint: string | undefined): Promise<Record<string, unknown>> {
+    if (isPublicClient(client)) throw new InvalidClient('public clients may not use the introspection endpoint');
+    const found = await this.find(token, hint);
+    if (found === undefined) return { active: false };
+    if (found.kind === 'refresh_token') {
+      if (found.token.clientId !== client.clientId) return { active: false };
+      const t = found.token;
+      return { active: true, iss: this.deps.issuer, client_id: t.clientId, sub: t.userId, scope: t.scopes.join(' '), iat: t.createdAt, exp: Math.min(t.expiresAt, t.idleExpiresAt) };
+    }
+    const { payload, jkt } = found.claims;
+    return {
+      active: true,
+      iss: payload.iss,
+      client_id: payload.client_id,
+      sub: payload.sub,
+      aud: payload.aud,
+      scope: payload.scope,
+      exp: payload.exp,
+      iat: payload.iat,
+      ...(payload.nbf !== undefined ? { nbf: payload.nbf } : {}),
+      jti: payload.jti,
+      ...(payload.auth_time !== undefined ? { auth_time: payload.auth_time } : {}),
+      token_type: jkt === undefined ? 'Bearer' : 'DPoP',
+      ...(jkt !== undefined ? { cnf: { jkt } } : {}),
+    };
+  }
+
+  /** RFC 9701 §5: the introspection response as a JWT signed for the calling client. */
+  async signIntrospection(client: Client, response: Record<string, unknown>): Promise<string> {
+    const key = this.deps.keys.signingKey(client.introspectionSignedResponseAlg);
+    return new SignJWT({ token_introspection: response })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: INTROSPECTION_JWT_TYPE })
+      .setIssuer(this.deps.issuer)
+      .setAudience(client.clientId)
+      .setIssuedAt(this.deps.clock.now())
+      .sign(key.privateKey);
+  }
+
+  /** token_type_hint is a hint only (RFC 7009 §2.1, RFC 7662 §2.1): both kinds are tried. */
+  private async find(token: string, hint: string | undefined): Promise<Found | undefined> {
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    const looksLikeJwt = token.split('.').length === 3;
+    const refreshFirst = hint === 'refresh_token' || !looksLikeJwt;
+    for (const kind of refreshFirst ? (['refresh_token', 'access_token'] as const) : (['access_token', 'refresh_token'] as const)) {
+      if (kind === 'access_token' && looksLikeJwt) {
+        try {
+          return { kind, claims: await this.deps.accessTokens.verify(token, undefined) };
+        } catch (error) {
+          if (!(error instanceof InvalidToken)) throw error;
+        }
+      }
+      if (kind === 'refresh_token' && !looksLikeJwt) {
+        const stored = await this.deps.refreshTokens.find(sha256(token));
+        if (stored !== undefined && refreshTokenState(stored, this.deps.clock.now()) === 'active') return { kind, token: stored };
+      }
+    }
+    return undefined;
+  }
+}

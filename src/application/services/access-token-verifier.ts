@@ -30,8 +30,8 @@ export class AccessTokenVerifier {
     private readonly revocations: TokenRevocations,
   ) {}
 
-  /** @param audience the audience required, or undefined to accept any (introspection serves every resource) */
-  async verify(token: string, audience: string | undefined = this.issuer): Promise<AccessTokenClaims> {
+  /** @param audience the audience required, or null to accept any (introspection serves every resource) */
+  async verify(token: string, audience: string | null = this.issuer): Promise<AccessTokenClaims> {
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidToken('the access token is too long');
     let kid: string | undefined;
     try {
@@ -45,7 +45,7 @@ export class AccessTokenVerifier {
     try {
       ({ payload } = await jwtVerify(token, key.key, {
         issuer: this.issuer,
-        ...(audience !== undefined ? { audience } : {}),
+        ...(audience !== null ? { audience } : {}),
         typ: 'at+jwt', // RFC 9068 §4: reject anything else, ID tokens included
         algorithms: [key.alg],
         currentDate: new Date(this.clock.now() * 1000),

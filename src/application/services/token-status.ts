@@ -97,7 +97,7 @@ export class TokenStatus {
     for (const kind of refreshFirst ? (['refresh_token', 'access_token'] as const) : (['access_token', 'refresh_token'] as const)) {
       if (kind === 'access_token' && looksLikeJwt) {
         try {
-          return { kind, claims: await this.deps.accessTokens.verify(token, undefined) };
+          return { kind, claims: await this.deps.accessTokens.verify(token, null) };
         } catch (error) {
           if (!(error instanceof InvalidToken)) throw error;
         }

@@ -1,0 +1,285 @@
+/**
+ * npm run bench — Trusty beside node-oidc-provider (the reference) and bare Fastify + jose
+ * (bench/limit.ts), each scenario run on each server in turn after a warm-up, with autocannon.
+ * Options: --duration <s> (10), --connections <n> (50), --warmup <s> (3), --scenario <a|b|c|d|e> (repeatable).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { stringify } from 'yaml';
+import { runFlows } from './flow.js';
+
+const { values: options } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '3' },
+    scenario: { type: 'string', multiple: true },
+  },
+});
+const duration = Number(options.duration);
+const connections = Number(options.connections);
+const warmup = Number(options.warmup);
+const SCENARIOS = ['a', 'b', 'c', 'd', 'e'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const selected = (options.scenario?.length ? options.scenario : SCENARIOS) as Scenario[];
+const TITLES: Record<Scenario, string> = {
+  a: 'client_credentials, client_secret_basic',
+  b: 'client_credentials, private_key_jwt (fresh assertion each)',
+  c: 'introspection of a valid access token',
+  d: 'discovery document',
+  e: 'whole code flow: PAR + private_key_jwt + DPoP + login + token (1 connection)',
+};
+
+const root = new URL('..', import.meta.url).pathname;
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+const API = 'https://api.example.com/';
+const OPAQUE_API = 'https://opaque.example.com/';
+const CALLBACK = 'http://127.0.0.1:9/bench/callback';
+const basic = (id: string) => 'Basic ' + Buffer.from(`${id}:${SECRET}`).toString('base64');
+
+type Name = 'trusty' | 'reference' | 'limit';
+interface Target {
+  readonly name: Name;
+  readonly issuer: string;
+  readonly process: ChildProcess;
+  idleRssMb: number;
+  /** Endpoint URLs, from each server's discovery document. */
+  token: string;
+  introspection: string;
+}
+
+const clientKeys = await generateKeyPair('ES256', { extractable: true });
+const clientJwk: JWK = { ...(await exportJWK(clientKeys.publicKey)), kid: 'svc-key', alg: 'ES256', use: 'sig' };
+const signingKeys = await generateKeyPair('ES256', { extractable: true });
+const signingJwk = { ...(await exportJWK(signingKeys.privateKey)), kid: 'ref-key', alg: 'ES256', use: 'sig' };
+const work = mkdtempSync(join(tmpdir(), 'trusty-bench-'));
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`${url}: the server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(field));
+  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
+}
+
+async function startTrusty(): Promise<Target> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const scope = 'invoices:read invoices:write';
+  const config = {
+    issuer,
+    port,
+    log_level: 'info',
+    database: { path: join(work, 'trusty.db') },
+    // Login is part of scenario e; the reference's dev login checks no password at all.
+    passwords: { bcrypt_cost: 4 },
+    // The reference is configured without DPoP nonces: the same round trips for both.
+    dpop: { require_nonce: false },
+    clients: [
+      { client_id: 'svc-basic', client_secret: SECRET, grant_types: ['client_credentials'], scope, resources: [API] },
+      { client_id: 'svc-jwt', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientJwk] }, grant_types: ['client_credentials'], scope, resources: [API] },
+      { client_id: 'introspector', client_secret: SECRET, grant_types: [], resource_server: true },
+      {
+        client_id: 'bank',
+        profile: 'fapi2',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [clientJwk] },
+        redirect_uris: [CALLBACK],
+        scope: 'openid',
+        require_consent: false,
+      },
+    ],
+    users: [{ username: 'alice', password: 'alice-password' }],
+  };
+  const file = join(work, 'config.yaml');
+  writeFileSync(file, stringify(config));
+  const child = spawn(process.execPath, [join(root, 'dist/src/server.js')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitFor(`${issuer}/health`, child);
+  return withEndpoints({ name: 'trusty', issuer, process: child, idleRssMb: 0, token: '', introspection: '' });
+}
+
+async function startReference(): Promise<Target> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const env = { ...process.env, NODE_ENV: 'production', REF_CONFIG: JSON.stringify({ issuer, port, secret: SECRET, clientJwk, signingJwk, resource: API, opaqueResource: OPAQUE_API, callback: CALLBACK }) };
+  const child = spawn(process.execPath, [join(root, 'bench/reference-server.mjs')], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  await waitFor(`${issuer}/.well-known/openid-configuration`, child);
+  return withEndpoints({ name: 'reference', issuer, process: child, idleRssMb: 0, token: '', introspection: '' });
+}
+
+async function startLimit(): Promise<Target> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const env = { ...process.env, LIMIT_CONFIG: JSON.stringify({ port, issuer, secret: SECRET, clientJwk, signingJwk, resource: API }) };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/limit.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitFor(`${issuer}/.well-known/openid-configuration`, child);
+  return withEndpoints({ name: 'limit', issuer, process: child, idleRssMb: 0, token: '', introspection: '' });
+}
+
+async function withEndpoints(target: Target): Promise<Target> {
+  const doc = (await (await fetch(`${target.issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+  return { ...target, token: doc.token_endpoint!, introspection: doc.introspection_endpoint! };
+}
+
+/** Fresh client assertions, signed before the timed window (each request needs its own jti). */
+async function assertions(issuer: string, count: number): Promise<string[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    out.push(
+      await new SignJWT({ iss: 'svc-jwt', sub: 'svc-jwt', aud: issuer, jti: randomUUID(), iat: now, exp: now + 290 })
+        .setProtectedHeader({ alg: 'ES256', kid: 'svc-key' })
+        .sign(clientKeys.privateKey),
+    );
+  }
+  return out;
+}
+
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+async function post(url: string, body: string, headers: Record<string, string>) {
+  const response = await fetch(url, { method: 'POST', body, headers: { ...FORM, ...headers } });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** One real request, checked, before the timed window: a run with broken answers must not count. */
+async function sample(target: Target, scenario: Exclude<Scenario, 'e'>, request: { url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }) {
+  const url = request.url;
+  const response =
+    request.method === 'GET' ? { status: (await fetch(url)).status, json: (await (await fetch(url)).json()) as Record<string, unknown> } : await post(url, request.body!, request.headers);
+  const ok =
+    scenario === 'd' ? response.json.issuer === target.issuer : scenario === 'c' ? response.json.active === true : decodeJwt(String(response.json.access_token)).client_id !== undefined;
+  if (response.status !== 200 || !ok) throw new Error(`${target.name} ${scenario}: sample answer is wrong: ${response.status} ${JSON.stringify(response.json).slice(0, 300)}`);
+}
+
+interface Row {
+  scenario: Scenario;
+  server: Name;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function cannon(url: string, opts: Partial<autocannon.Options> & { seconds: number }): Promise<autocannon.Result> {
+  return autocannon({ url, connections, duration: opts.seconds, ...opts });
+}
+
+async function runScenario(scenario: Scenario, target: Target, rates: Map<Name, number>): Promise<Row | undefined> {
+  if (scenario === 'e') {
+    if (target.name === 'limit') return undefined;
+    await runFlows(target, { seconds: warmup, clientKey: clientKeys.privateKey, callback: CALLBACK });
+    const flows = await runFlows(target, { seconds: duration, clientKey: clientKeys.privateKey, callback: CALLBACK });
+    return { scenario, server: target.name, rps: flows.perSecond, p50: flows.p50, p99: flows.p99, errors: flows.errors, non2xx: 0 };
+  }
+  let request: { url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string };
+  let bodies: string[] | undefined;
+  if (scenario === 'a') {
+    request = { url: target.token, method: 'POST', headers: { ...FORM, authorization: basic('svc-basic') }, body: form({ grant_type: 'client_credentials', scope: 'invoices:read', resource: API }) };
+  } else if (scenario === 'b') {
+    request = { url: target.token, method: 'POST', headers: FORM, body: '' };
+    const expected = Math.ceil((rates.get(target.name) ?? 5000) * 1.2 * (duration + warmup)) + 10;
+    const list = await assertions(target.issuer, expected);
+    bodies = list.map((a) =>
+      form({ grant_type: 'client_credentials', scope: 'invoices:read', resource: API, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a }),
+    );
+    request.body = bodies.pop()!;
+  } else if (scenario === 'c') {
+    const issued = await post(target.token, form({ grant_type: 'client_credentials', scope: 'invoices:read', resource: target.name === 'reference' ? OPAQUE_API : API }), { authorization: basic('svc-basic') });
+    request = { url: target.introspection, method: 'POST', headers: { ...FORM, authorization: basic('introspector') }, body: form({ token: String(issued.json.access_token) }) };
+  } else {
+    request = { url: `${target.issuer}/.well-known/openid-configuration`, method: 'GET', headers: {} };
+  }
+  await sample(target, scenario, request);
+  const url = request.url;
+  const base = { method: request.method, headers: request.headers, body: request.body } as const;
+  const perRequest = bodies && {
+    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies.pop() ?? '' }) }],
+  };
+  await cannon(url, { ...base, ...perRequest, seconds: warmup });
+  const result = await cannon(url, { ...base, ...perRequest, seconds: duration });
+  return { scenario, server: target.name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+}
+
+const targets: Target[] = [];
+try {
+  targets.push(await startTrusty(), await startReference(), await startLimit());
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const target of targets) target.idleRssMb = statusMb(target.process.pid!, 'VmRSS');
+  const rows: Row[] = [];
+  const rates = new Map<Name, number>();
+  for (const scenario of selected) {
+    for (const target of targets) {
+      const row = await runScenario(scenario, target, rates);
+      if (row === undefined) continue;
+      if (scenario === 'a') rates.set(target.name, row.rps);
+      rows.push(row);
+      console.error(`${scenario} ${target.name.padEnd(9)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}  non-2xx ${row.non2xx}`);
+    }
+  }
+  const memory = Object.fromEntries(targets.map((t) => [t.name, { idleRssMb: round(t.idleRssMb), peakRssMb: round(statusMb(t.process.pid!, 'VmHWM')) }]));
+  report(rows, memory);
+} finally {
+  for (const target of targets) target.process.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+function report(rows: Row[], memory: Record<string, { idleRssMb: number; peakRssMb: number }>) {
+  const get = (scenario: Scenario, server: Name) => rows.find((r) => r.scenario === scenario && r.server === server);
+  const lines = [
+    `Trusty beside node-oidc-provider — ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, ${duration} s per run, ${connections} connections`,
+    '',
+    '| Scenario | Trusty req/s | p50 / p99 ms | Reference req/s | p50 / p99 ms | Trusty / reference | Limit req/s | Errors / non-2xx |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const scenario of selected) {
+    const t = get(scenario, 'trusty');
+    const r = get(scenario, 'reference');
+    const l = get(scenario, 'limit');
+    if (!t || !r) continue;
+    const unit = scenario === 'e' ? ' flows/s' : '';
+    lines.push(
+      `| ${scenario}. ${TITLES[scenario]} | ${t.rps.toFixed(scenario === 'e' ? 1 : 0)}${unit} | ${t.p50} / ${t.p99} | ${r.rps.toFixed(scenario === 'e' ? 1 : 0)}${unit} | ${r.p50} / ${r.p99} | ${(t.rps / r.rps).toFixed(2)} × | ${l ? l.rps.toFixed(0) : '—'} | ${t.errors + r.errors + (l?.errors ?? 0)} / ${t.non2xx + r.non2xx + (l?.non2xx ?? 0)} |`,
+    );
+  }
+  lines.push('', '| Memory | Idle RSS MB | Peak RSS MB |', '|---|---|---|');
+  for (const [name, m] of Object.entries(memory)) lines.push(`| ${name} | ${m.idleRssMb} | ${m.peakRssMb} |`);
+  console.log(lines.join('\n'));
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(
+    join(root, 'bench/results/latest.json'),
+    JSON.stringify({ at: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model.trim(), node: process.version }, duration, connections, rows, memory }, null, 2),
+  );
+}

@@ -1,7 +1,8 @@
 /**
  * npm run bench — Trusty beside node-oidc-provider (the reference) and bare Fastify + jose
  * (bench/limit.ts), each scenario run on each server in turn after a warm-up, with autocannon.
- * Options: --duration <s> (10), --connections <n> (50), --warmup <s> (3), --scenario <a|b|c|d|e> (repeatable).
+ * Options: --duration <s> (10), --connections <n> (50), --warmup <s> (3), --scenario <a|b|c|d|e> (repeatable),
+ * --profile (a CPU profile of Trusty in bench/results/profile/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -20,6 +21,8 @@ const { values: options } = parseArgs({
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '3' },
     scenario: { type: 'string', multiple: true },
+    // Writes a CPU profile of the Trusty process to bench/results/profile/ (node --cpu-prof).
+    profile: { type: 'boolean', default: false },
   },
 });
 const duration = Number(options.duration);
@@ -119,7 +122,8 @@ async function startTrusty(): Promise<Target> {
   };
   const file = join(work, 'config.yaml');
   writeFileSync(file, stringify(config));
-  const child = spawn(process.execPath, [join(root, 'dist/src/server.js')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const profile = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [];
+  const child = spawn(process.execPath, [...profile, join(root, 'dist/src/server.js')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor(`${issuer}/health`, child);
   return withEndpoints({ name: 'trusty', issuer, process: child, idleRssMb: 0, token: '', introspection: '' });
 }

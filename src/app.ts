@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HttpDeps } from './http/deps.js';
 import { errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { DebugRequestLog } from './http/plugins/access-log.js';
 import { securityHeadersPlugin } from './http/plugins/security-headers.js';
 import { viewsPlugin } from './http/plugins/views.js';
 import { assetRoutes } from './http/routes/assets.js';
@@ -30,6 +31,8 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    // Per-request lines at debug level, not info (plugins/access-log.ts).
+    logController: new DebugRequestLog(),
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
   });

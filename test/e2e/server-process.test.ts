@@ -437,7 +437,7 @@ describe('a server across restarts (one config.yaml, one SQLite file)', { timeou
 describe('graceful stop', { timeout: 30_000 }, () => {
   /**
    * A POST /token whose headers are sent but whose body is held back: the server has the
-   * request (it logs 'incoming request') and cannot answer before the rest of the body comes.
+   * request (at debug level it logs 'incoming request') and cannot answer before the rest of the body comes.
    * That makes "in flight while SIGTERM arrives" deterministic, without timing.
    */
   function heldTokenRequest(port: number, agent: Agent | false) {
@@ -468,7 +468,7 @@ describe('graceful stop', { timeout: 30_000 }, () => {
   async function startWithHeldRequest(agent: Agent | false) {
     const port = await freePort();
     const dir = tempDir();
-    const server = await startServer(writeConfig(dir, serverConfig(port, join(dir, 'trusty.db'))), port);
+    const server = await startServer(writeConfig(dir, { ...serverConfig(port, join(dir, 'trusty.db')), log_level: 'debug' }), port);
     const held = heldTokenRequest(port, agent);
     const incoming = await server.waitForLog((l) => l.msg === 'incoming request' && (l.req as { path?: string } | undefined)?.path === '/token', "'incoming request' for POST /token");
     server.child.kill('SIGTERM');

@@ -17,12 +17,17 @@ export interface AccessTokenClaims {
 }
 
 const MAX_TOKEN_LENGTH = 8192;
+/** Verified tokens remembered (by their full text), so a token checked again costs no signature check. */
+export const VERIFIED_CACHE_SIZE = 10_000;
 
 /**
  * Verifies access tokens this provider issued (RFC 9068 §4) with the cached public keys, and
- * refuses revoked ones (an in-memory lookup).
+ * refuses revoked ones (an in-memory lookup). A bounded cache of verified tokens skips the
+ * signature check on a repeat; expiry and revocation are checked on every call, cached or not.
  */
 export class AccessTokenVerifier {
+  private readonly verified = new Map<string, AccessTokenClaims>();
+
   constructor(
     private readonly keys: KeyStore,
     private readonly clock: Clock,
@@ -33,6 +38,8 @@ export class AccessTokenVerifier {
   /** @param audience the audience required, or null to accept any (introspection serves every resource) */
   async verify(token: string, audience: string | null = this.issuer): Promise<AccessTokenClaims> {
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidToken('the access token is too long');
+    const cached = this.verified.get(token);
+    if (cached !== undefined) return this.stillValid(cached, audience);
     let kid: string | undefined;
     try {
       kid = decodeProtectedHeader(token).kid;
@@ -56,8 +63,7 @@ export class AccessTokenVerifier {
       if (error instanceof joseErrors.JWTClaimValidationFailed) throw new InvalidToken(`the access token ${error.claim} claim is invalid`);
       throw new InvalidToken('the access token is invalid');
     }
-    if (this.revocations.isRevoked(payload.jti!)) throw new InvalidToken('the access token was revoked');
-    return {
+    const claims: AccessTokenClaims = {
       sub: payload.sub!,
       clientId: String(payload.client_id),
       scopes: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
@@ -66,6 +72,21 @@ export class AccessTokenVerifier {
       jkt: boundKey(payload.cnf),
       payload,
     };
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, claims);
+    if (this.revocations.isRevoked(claims.jti)) throw new InvalidToken('the access token was revoked');
+    return claims;
+  }
+
+  /** The checks that change with time, made again for a cached token. */
+  private stillValid(claims: AccessTokenClaims, audience: string | null): AccessTokenClaims {
+    if (claims.exp <= this.clock.now()) throw new InvalidToken('the access token expired');
+    if (this.revocations.isRevoked(claims.jti)) throw new InvalidToken('the access token was revoked');
+    if (audience !== null) {
+      const aud = claims.payload.aud;
+      if (!(Array.isArray(aud) ? aud.includes(audience) : aud === audience)) throw new InvalidToken('the access token aud claim is invalid');
+    }
+    return claims;
   }
 }
 

@@ -3,9 +3,9 @@ import fp from 'fastify-plugin';
 
 /** Headers every response carries. Pages add their own Content-Security-Policy. */
 export const securityHeadersPlugin = fp(async (app: FastifyInstance) => {
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
+  // A callback hook, not an async one: this runs on every response, the token endpoint's included.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY').header('referrer-policy', 'no-referrer');
+    done(null, payload);
   });
 });

@@ -23,6 +23,8 @@ const { values: options } = parseArgs({
     scenario: { type: 'string', multiple: true },
     // Writes a CPU profile of the Trusty process to bench/results/profile/ (node --cpu-prof).
     profile: { type: 'boolean', default: false },
+    // Extra node flags for the Trusty process, for experiments (e.g. --node-flags=--max-semi-space-size=8).
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const duration = Number(options.duration);
@@ -123,7 +125,8 @@ async function startTrusty(): Promise<Target> {
   const file = join(work, 'config.yaml');
   writeFileSync(file, stringify(config));
   const profile = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [];
-  const child = spawn(process.execPath, [...profile, join(root, 'dist/src/server.js')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const flags = options['node-flags'].split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, ...profile, join(root, 'dist/src/server.js')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor(`${issuer}/health`, child);
   return withEndpoints({ name: 'trusty', issuer, process: child, idleRssMb: 0, token: '', introspection: '' });
 }

@@ -66,7 +66,7 @@ describe('the login page', () => {
     ['wrong', 'x'.repeat(43)],
   ])('refuses a %s csrf_token with 403 and no session', async (_name, token) => {
     const { browser, page, form } = await loginPage();
-    const fields = token === undefined ? {} : { csrf_token: token };
+    const fields: Record<string, string> = token === undefined ? {} : { csrf_token: token };
     const response = await browser.submit(page, { ...form, fields }, { ...ALICE, ...fields });
     expect(response.status).toBe(403);
     expect(browser.cookie('trusty_session')).toBeUndefined();

@@ -126,7 +126,7 @@ async function startTrusty(): Promise<Target> {
   writeFileSync(file, stringify(config));
   const profile = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [];
   const flags = options['node-flags'].split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...flags, ...profile, join(root, 'dist/src/server.js')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...flags, ...profile, join(root, 'dist/trusty.mjs')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor(`${issuer}/health`, child);
   return withEndpoints({ name: 'trusty', issuer, process: child, idleRssMb: 0, token: '', introspection: '' });
 }

@@ -24,7 +24,10 @@ let pending: ((url: URL) => void) | undefined;
 beforeAll(async () => {
   if (!available) return;
   rp = createServer((request, response) => {
-    pending?.(new URL(request.url ?? '/', rpBase));
+    const url = new URL(request.url ?? '/', rpBase);
+    // The browser also asks the RP for /favicon.ico: only callbacks count.
+    if (!url.pathname.endsWith('/callback')) return response.writeHead(404).end();
+    pending?.(url);
     response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>callback</title><p>back at the app</p>');
   });
   await new Promise<void>((resolve) => rp.listen(0, '127.0.0.1', resolve));
@@ -132,7 +135,9 @@ describe.skipIf(!available)('hosted pages in Chromium', () => {
     const { page, context, nextCallback } = await pageWithCallback();
     const callback = nextCallback();
     await page.goto(authUrl('web', await oidc.calculatePKCECodeChallenge('k'.repeat(43))));
-    // The username field has focus on arrival (autofocus).
+    // The username field has focus on arrival (autofocus), once the page is the active tab.
+    await page.bringToFront();
+    await page.waitForFunction(() => document.activeElement?.id === 'username', undefined, { timeout: 5000 });
     await page.keyboard.type('alice');
     await page.keyboard.press('Tab');
     await page.keyboard.type('alice-password');

@@ -1,0 +1,20 @@
+// Bundles the compiled server (dist/src) into one ES module, dist/trusty.mjs, which `npm start`
+// runs: one module instead of hundreds takes about 13 MB less memory at rest (README, Performance).
+// Native addons and pino (which loads its helpers by path) stay in node_modules.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['dist/src/server.js'],
+  outfile: 'dist/trusty.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['better-sqlite3', 'bcrypt', 'pino'],
+  // CommonJS dependencies inside an ES module bundle still call require().
+  banner: { js: "import { createRequire as __trustyRequire } from 'node:module'; const require = __trustyRequire(import.meta.url);" },
+  // Whitespace and syntax only: identifiers stay readable in stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});

@@ -137,7 +137,7 @@ describe.skipIf(!available)('hosted pages in Chromium', () => {
     await page.goto(authUrl('web', await oidc.calculatePKCECodeChallenge('k'.repeat(43))));
     // The username field has focus on arrival (autofocus), once the page is the active tab.
     await page.bringToFront();
-    await page.waitForFunction(() => document.activeElement?.id === 'username', undefined, { timeout: 5000 });
+    await page.waitForFunction("document.activeElement && document.activeElement.id === 'username'", undefined, { timeout: 5000 });
     await page.keyboard.type('alice');
     await page.keyboard.press('Tab');
     await page.keyboard.type('alice-password');

@@ -20,14 +20,16 @@ async function main(): Promise<void> {
 
   const destination = pino.destination({ sync: false });
   const log = createLogger(config.log_level, destination);
-  // Asynchronous logging is fast; this makes sure the last lines are written before exit.
-  const exit = (code: number): never => {
+  // Asynchronous logging is fast; this makes sure the last lines are written before exit,
+  // including a write already in progress (flushSync would leave that one to be cut off).
+  const exit = (code: number): void => {
+    const done = () => process.exit(code);
+    setTimeout(done, 2000); // a stuck stdout must not keep the process alive
     try {
-      destination.flushSync();
+      destination.flush(() => done());
     } catch {
-      // nothing was buffered yet
+      done(); // the destination never opened: nothing to flush
     }
-    process.exit(code);
   };
   log.info({ config: config.source, issuer: config.issuer }, 'starting');
   const trusty = await createTrusty(config, log);
@@ -37,8 +39,9 @@ async function main(): Promise<void> {
     app = await buildApp(trusty.deps, log);
     // While stopping, answers close their connection: a keep-alive client would otherwise hold
     // the server open until the shutdown deadline.
-    app.addHook('onSend', async (_request, reply) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (stopping) reply.header('connection', 'close');
+      done(null, payload);
     });
     app.addHook('onClose', async () => trusty.close());
     await app.listen({ port: config.port, host: config.host });
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
     process.stderr.write(`trusty: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
     await trusty.close();
     exit(1);
+    return;
   }
 
   // Contract: stop accepting, finish in-flight requests, close the database, exit 0.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, GRANT_TYPES, FAPI2_SIGNING_ALGS } from '../domain/client.js';
+import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, GRANT_TYPES, FAPI2_SIGNING_ALGS, type GrantType } from '../domain/client.js';
 import { parseScope } from '../domain/scope.js';
 import { hasPrivateMembers } from '../protocol/jwk.js';
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
@@ -48,7 +48,7 @@ export const clientSchema = z
     client_secret: z.string().min(1).max(512).optional().describe('Only for client_secret_*; stored as a SHA-256 digest'),
     redirect_uris: z.array(absoluteUrl).max(50).default([]),
     post_logout_redirect_uris: z.array(absoluteUrl).max(50).default([]),
-    grant_types: z.array(z.enum(GRANT_TYPES)).default(['authorization_code']),
+    grant_types: z.array(z.enum(GRANT_TYPES)).optional().describe('Default [authorization_code]; none for a resource_server client'),
     scope: scopeString.default('openid').describe('The scopes the client may ask for'),
     require_consent: z.boolean().default(true).describe('Show the consent page (remembered per user and client)'),
     id_token_signed_response_alg: z.enum(SIGNING_ALGS).default('ES256'),
@@ -61,6 +61,7 @@ export const clientSchema = z
   })
   .superRefine((client, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    const grantTypes = grantTypesOf(client);
     const method = client.token_endpoint_auth_method;
     const usesSecret = method === 'client_secret_basic' || method === 'client_secret_post';
     if (usesSecret && client.client_secret === undefined) {
@@ -75,14 +76,17 @@ export const clientSchema = z
     if (client.jwks !== undefined && client.jwks_uri !== undefined) {
       issue('jwks_uri', 'must not be set together with jwks');
     }
-    if (client.grant_types.includes('authorization_code') && client.redirect_uris.length === 0) {
+    if (grantTypes.includes('authorization_code') && client.redirect_uris.length === 0) {
       issue('redirect_uris', 'needs at least one URI for the authorization_code grant');
     }
-    if (client.grant_types.includes('client_credentials') && method === 'none') {
+    if (grantTypes.includes('client_credentials') && method === 'none') {
       issue('grant_types', 'client_credentials needs a confidential client (token_endpoint_auth_method is none)');
     }
-    if (client.grant_types.length === 0 && !client.resource_server) {
+    if (grantTypes.length === 0 && !client.resource_server) {
       issue('grant_types', 'must list at least one grant type (or set resource_server: true)');
+    }
+    if (client.resource_server && grantTypes.length > 0) {
+      issue('grant_types', 'must be empty for a resource_server client (it may only introspect)');
     }
     if (client.resource_server && method === 'none') {
       issue('resource_server', 'needs a confidential client (token_endpoint_auth_method is none)');
@@ -106,6 +110,11 @@ export const clientSchema = z
       });
     }
   });
+
+/** A client's grant types: as listed, else none for a resource server and the code grant otherwise. */
+export function grantTypesOf(client: { grant_types?: readonly GrantType[] | undefined; resource_server: boolean }): GrantType[] {
+  return [...(client.grant_types ?? (client.resource_server ? [] : ['authorization_code']))];
+}
 
 export const userSchema = z.strictObject({
   username: z.string().min(1).max(128),

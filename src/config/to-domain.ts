@@ -1,7 +1,7 @@
 import type { Client } from '../domain/client.js';
 import { parseScope } from '../domain/scope.js';
 import { sha256 } from '../protocol/random.js';
-import type { ClientConfig } from './schema.js';
+import { grantTypesOf, type ClientConfig } from './schema.js';
 
 /** config.yaml's client entry (wire names) → the domain Client; the secret becomes a digest. */
 export function clientFromConfig(entry: ClientConfig): Client {
@@ -13,7 +13,7 @@ export function clientFromConfig(entry: ClientConfig): Client {
     secretDigest: entry.client_secret === undefined ? undefined : sha256(entry.client_secret),
     redirectUris: entry.redirect_uris,
     postLogoutRedirectUris: entry.post_logout_redirect_uris,
-    grantTypes: [...new Set(entry.grant_types)],
+    grantTypes: [...new Set(grantTypesOf(entry))],
     scopes: parseScope(entry.scope) ?? [],
     requireConsent: entry.require_consent,
     idTokenSignedResponseAlg: entry.id_token_signed_response_alg,

@@ -33,8 +33,11 @@ export function basic(clientId: string, secret: string): string {
   return 'Basic ' + Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64');
 }
 
-/** POSTs a form to the token endpoint and returns status, headers and parsed JSON. */
-export async function postForm(url: string, form: Record<string, string>, headers: Record<string, string> = {}) {
+/**
+ * POSTs a form to the token endpoint and returns status, headers and parsed JSON; pass pairs
+ * instead of a record to repeat a field (RFC 8707 `resource`).
+ */
+export async function postForm(url: string, form: Record<string, string> | Array<[string, string]>, headers: Record<string, string> = {}) {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },

@@ -33,7 +33,7 @@ export async function exchange(
   const grant = GRANTS.get(grantType);
   if (grant === undefined) throw new UnsupportedGrantType(`grant_type ${grantType.slice(0, 64)} is not supported`);
   const client = await authenticator.authenticate(input.authorization, input.params, input.endpoint);
-  if (!client.grantTypes.includes(grant.grantType)) {
+  if (client.resourceServer || !client.grantTypes.includes(grant.grantType)) {
     throw new UnauthorizedClient(`the client is not allowed to use the ${grant.grantType} grant`);
   }
   // FAPI 2.0 §5.3.2.1: only sender-constrained access tokens (DPoP here; mTLS is not offered).

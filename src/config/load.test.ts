@@ -70,7 +70,9 @@ describe('config.yaml validation: one line naming the field', () => {
     expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', issuer: 'https://id.example', log_level: 'warn', database: { path: '/var/lib/trusty.db' } });
   });
 
-  it('names the environment variable when its value is wrong', () => {
-    expect(fails('', { PORT: 'eighty' })).toMatch(/^\/srv\/config\.yaml: port \(or PORT\): /);
+  it('names the environment variable when its value is wrong, and says what is wrong', () => {
+    expect(fails('', { PORT: 'eighty' })).toBe(`${SOURCE}: port (or PORT): Invalid input: expected number, received string`);
+    expect(fails('port: 80.5\n')).toBe(`${SOURCE}: port (or PORT): Invalid input: expected int, received number`);
+    expect(fails('clients: 5\n')).toBe(`${SOURCE}: clients: Invalid input: expected array, received number`);
   });
 });

@@ -63,7 +63,9 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     const value = env[name];
     if (value !== undefined && value !== '') apply(raw, value);
   }
-  const result = configSchema.safeParse(raw);
+  // reportInput: zod 4 leaves the offending value out of an issue otherwise, and a wrong value
+  // would read as a missing one ("is required").
+  const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(`${source}: ${describeIssue(result.error.issues[0]!)}`);
   }

@@ -17,7 +17,8 @@ export function extractClientCredentials(
   authorization: string | undefined,
   body: Readonly<Record<string, string | undefined>>,
 ): PresentedCredentials {
-  const basic = authorization !== undefined && /^basic /i.test(authorization) ? parseBasic(authorization.slice(6).trim()) : undefined;
+  // A bare "Basic" is a malformed attempt (answered with a Basic challenge), not an absent one.
+  const basic = authorization !== undefined && /^basic(\s|$)/i.test(authorization) ? parseBasic(authorization.slice(5).trim()) : undefined;
   const bodyId = body.client_id;
   const used = [basic !== undefined, body.client_secret !== undefined, body.client_assertion !== undefined].filter(Boolean).length;
   if (used > 1) {

@@ -13,13 +13,14 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
- * Builds the authorization response URL: the parameters go in the query (response_mode=query),
- * keeping any query the registered URI already has (RFC 6749 §3.1.2).
+ * Builds the authorization response URL: the parameters are appended to the query
+ * (response_mode=query), and the query the registered URI already has is kept as it is,
+ * byte for byte (RFC 6749 §3.1.2: it MUST be retained).
  */
 export function buildRedirect(redirectUri: string, params: Readonly<Record<string, string | undefined>>): string {
   const url = new URL(redirectUri);
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined) url.searchParams.set(key, value);
-  }
+  const defined = Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  const extra = new URLSearchParams(defined).toString();
+  if (extra !== '') url.search = url.search.length > 1 ? `${url.search.slice(1)}&${extra}` : extra;
   return url.toString();
 }

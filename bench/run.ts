@@ -249,7 +249,10 @@ try {
       if (row === undefined) continue;
       if (scenario === 'a') rates.set(target.name, row.rps);
       rows.push(row);
-      console.error(`${scenario} ${target.name.padEnd(9)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}  non-2xx ${row.non2xx}`);
+      const pid = target.process.pid!;
+      console.error(
+        `${scenario} ${target.name.padEnd(9)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}  non-2xx ${row.non2xx}  rss ${round(statusMb(pid, 'VmRSS'))} MB  peak ${round(statusMb(pid, 'VmHWM'))} MB`,
+      );
     }
   }
   const memory = Object.fromEntries(targets.map((t) => [t.name, { idleRssMb: round(t.idleRssMb), peakRssMb: round(statusMb(t.process.pid!, 'VmHWM')) }]));

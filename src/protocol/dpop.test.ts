@@ -1,100 +1,315 @@
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accessTokenHash, isJwkThumbprint, normalizeHtu, verifyDpopProof } from './dpop.js';
+import { accessTokenHash, DPOP_FUTURE_SKEW, DPOP_PROOF_MAX_AGE, DPOP_SIGNING_ALGS, isJwkThumbprint, normalizeHtu, verifyDpopProof, type DpopRequest } from './dpop.js';
 import { InvalidDpopProof } from './errors.js';
+
+/** RFC 9449 §4.3: DPoP proof validation, with a frozen clock. */
 
 const NOW = 1_800_000_000;
 const HTU = 'https://id.example/token';
-let key: { privateKey: CryptoKey; jwk: JWK };
-let other: { privateKey: CryptoKey; jwk: JWK };
+const REQUEST: DpopRequest = { method: 'POST', url: HTU, now: NOW };
+/** RFC 9449 §7.1, the example access token and its ath. */
+const RFC_ACCESS_TOKEN = 'Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU';
+const RFC_ATH = 'fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo';
 
-async function pair(alg: string) {
+interface Signer {
+  readonly alg: string;
+  readonly privateKey: CryptoKey;
+  readonly jwk: JWK;
+}
+
+const signers = new Map<string, Signer>();
+let es256: Signer;
+
+async function signer(alg: string): Promise<Signer> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  return { privateKey, jwk: await exportJWK(publicKey) };
+  return { alg, privateKey, jwk: await exportJWK(publicKey) };
 }
 
 beforeAll(async () => {
-  key = await pair('ES256');
-  other = await pair('ES256');
+  for (const alg of [...DPOP_SIGNING_ALGS, 'RS256']) signers.set(alg, await signer(alg));
+  es256 = signers.get('ES256')!;
 });
 
-function proof(options: { claims?: Record<string, unknown>; header?: Record<string, unknown>; signWith?: CryptoKey } = {}) {
-  return new SignJWT({ jti: 'j-1', htm: 'POST', htu: HTU, iat: NOW, ...options.claims })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk, ...options.header })
-    .sign(options.signWith ?? key.privateKey);
+interface ProofOptions {
+  readonly claims?: Record<string, unknown>;
+  readonly header?: Record<string, unknown>;
+  readonly by?: Signer;
 }
 
-async function failure(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidDpopProof);
-    return (error as InvalidDpopProof).description;
+/** A well-formed proof for REQUEST; `claims` and `header` override (undefined removes a member). */
+function proof({ claims, header, by = es256 }: ProofOptions = {}): Promise<string> {
+  return new SignJWT({ jti: 'jti-1', htm: 'POST', htu: HTU, iat: NOW, ...claims })
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: by.alg, jwk: by.jwk, ...header })
+    .sign(by.privateKey);
+}
+
+/** The InvalidDpopProof the promise rejects with (failing the test on any other outcome). */
+async function refusal(promise: Promise<unknown>): Promise<InvalidDpopProof> {
+  const error = await promise.then(
+    () => expect.fail('expected the DPoP proof to be refused'),
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(InvalidDpopProof);
+  expect((error as InvalidDpopProof).error).toBe('invalid_dpop_proof');
+  return error as InvalidDpopProof;
+}
+
+async function refusedWith(promise: Promise<unknown>): Promise<string> {
+  return (await refusal(promise)).description;
+}
+
+const json = (value: unknown) => base64url.encode(JSON.stringify(value));
+
+describe('verifyDpopProof: a valid proof', () => {
+  it.each(DPOP_SIGNING_ALGS)('accepts %s and returns the RFC 7638 SHA-256 thumbprint of the public jwk as jkt', async (alg) => {
+    const by = signers.get(alg)!;
+    const verified = await verifyDpopProof(await proof({ by }), REQUEST);
+    expect(verified).toEqual({ jkt: await calculateJwkThumbprint(by.jwk, 'sha256'), jti: 'jti-1', iat: NOW, nonce: undefined });
+    expect(isJwkThumbprint(verified.jkt)).toBe(true);
+  });
+
+  it('returns the nonce the proof carries', async () => {
+    await expect(verifyDpopProof(await proof({ claims: { nonce: 'n-1' } }), REQUEST)).resolves.toMatchObject({ nonce: 'n-1' });
+    await expect(verifyDpopProof(await proof({ claims: { nonce: 'n'.repeat(256) } }), REQUEST)).resolves.toMatchObject({ nonce: 'n'.repeat(256) });
+  });
+
+  it('ignores ath when the request carries no access token (token endpoint)', async () => {
+    await expect(verifyDpopProof(await proof({ claims: { ath: 'anything' } }), REQUEST)).resolves.toMatchObject({ jti: 'jti-1' });
+  });
+});
+
+describe('verifyDpopProof: the JOSE header (RFC 9449 §4.3 (4), (5), (6))', () => {
+  it.each([
+    ['no typ', { typ: undefined }],
+    ['typ JWT', { typ: 'JWT' }],
+    ['typ at+jwt', { typ: 'at+jwt' }],
+  ])('refuses %s', async (_name, header) => {
+    expect(await refusedWith(verifyDpopProof(await proof({ header }), REQUEST))).toBe('the DPoP proof typ must be dpop+jwt');
+  });
+
+  it.each(['application/dpop+jwt', 'DPoP+JWT'])('accepts typ %s (RFC 7515 §4.1.9: the same media type)', async (typ) => {
+    await expect(verifyDpopProof(await proof({ header: { typ } }), REQUEST)).resolves.toMatchObject({ jti: 'jti-1' });
+  });
+
+  it('refuses HS256 (symmetric)', async () => {
+    const hs = await new SignJWT({ jti: 'jti-1', htm: 'POST', htu: HTU, iat: NOW })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256', jwk: es256.jwk })
+      .sign(new Uint8Array(32));
+    expect(await refusedWith(verifyDpopProof(hs, REQUEST))).toBe('the DPoP proof alg must be one of ES256, PS256, EdDSA');
+  });
+
+  it('refuses alg none', async () => {
+    const unsecured = `${json({ typ: 'dpop+jwt', alg: 'none', jwk: es256.jwk })}.${json({ jti: 'jti-1', htm: 'POST', htu: HTU, iat: NOW })}.`;
+    expect(await refusedWith(verifyDpopProof(unsecured, REQUEST))).toBe('the DPoP proof alg must be one of ES256, PS256, EdDSA');
+  });
+
+  it('refuses RS256, an asymmetric algorithm outside DPOP_SIGNING_ALGS', async () => {
+    const rs = await proof({ by: signers.get('RS256')! });
+    expect(await refusedWith(verifyDpopProof(rs, REQUEST))).toBe('the DPoP proof alg must be one of ES256, PS256, EdDSA');
+  });
+
+  it('refuses a jwk carrying the private key', async () => {
+    const privateJwk = await exportJWK(es256.privateKey);
+    expect(privateJwk.d).toBeDefined();
+    expect(await refusedWith(verifyDpopProof(await proof({ header: { jwk: privateJwk } }), REQUEST))).toBe('the DPoP proof jwk must be a public key');
+  });
+
+  it('refuses a symmetric jwk (k is private material)', async () => {
+    const jwk = { kty: 'oct', k: base64url.encode(new Uint8Array(32)) };
+    expect(await refusedWith(verifyDpopProof(await proof({ header: { jwk } }), REQUEST))).toBe('the DPoP proof jwk must be a public key');
+  });
+
+  it('refuses a jwk of another key than the signer', async () => {
+    const other = await signer('ES256');
+    expect(await refusedWith(verifyDpopProof(await proof({ header: { jwk: other.jwk } }), REQUEST))).toBe('the DPoP proof signature is invalid');
+  });
+
+  it('refuses a proof without a jwk header, and what is not a JWT', async () => {
+    const generic = 'the DPoP proof is not a valid signed JWT with a jwk header';
+    expect(await refusedWith(verifyDpopProof(await proof({ header: { jwk: undefined } }), REQUEST))).toBe(generic);
+    expect(await refusedWith(verifyDpopProof('not.a.jwt', REQUEST))).toBe(generic);
+    expect(await refusedWith(verifyDpopProof('', REQUEST))).toBe(generic);
+  });
+
+  it('refuses a tampered payload', async () => {
+    const [header, , signature] = (await proof()).split('.');
+    const tampered = `${header}.${json({ jti: 'jti-1', htm: 'POST', htu: HTU, iat: NOW + 1 })}.${signature}`;
+    expect(await refusedWith(verifyDpopProof(tampered, REQUEST))).toBe('the DPoP proof signature is invalid');
+  });
+});
+
+describe('verifyDpopProof: length', () => {
+  /**
+   * A proof of exactly `length` characters, padded with a claim. Unpadded base64url never has a
+   * length of 4k + 1, so an extra header member shifts the header's length too.
+   */
+  async function proofOfLength(length: number): Promise<string> {
+    for (const x of ['x', 'xx', 'xxx']) {
+      const base = (await proof({ claims: { pad: '' }, header: { x } })).length;
+      for (let pad = Math.floor(((length - base) * 3) / 4) - 4; ; pad++) {
+        const candidate = await proof({ claims: { pad: 'p'.repeat(pad) }, header: { x } });
+        if (candidate.length === length) return candidate;
+        if (candidate.length > length) break;
+      }
+    }
+    throw new Error(`no proof of length ${length}`);
   }
-  return undefined;
-}
 
-const request = { method: 'POST', url: HTU, now: NOW };
+  it('accepts a proof of 8192 characters and refuses one longer', async () => {
+    await expect(verifyDpopProof(await proofOfLength(8192), REQUEST)).resolves.toBeDefined();
+    expect(await refusedWith(verifyDpopProof(await proofOfLength(8193), REQUEST))).toBe('the DPoP proof is too long');
+    expect(await refusedWith(verifyDpopProof('a'.repeat(100_000), REQUEST))).toBe('the DPoP proof is too long');
+  });
+});
 
-describe('DPoP proof validation (RFC 9449 §4.3)', () => {
-  it('accepts a valid proof and returns the RFC 7638 thumbprint of its key', async () => {
-    const verified = await verifyDpopProof(await proof(), request);
-    expect(verified).toEqual({ jkt: await calculateJwkThumbprint(key.jwk, 'sha256'), jti: 'j-1', iat: NOW, nonce: undefined });
+describe('verifyDpopProof: the claims (RFC 9449 §4.3 (7)–(12))', () => {
+  it.each([
+    ['no jti', { jti: undefined }],
+    ['an empty jti', { jti: '' }],
+    ['a numeric jti', { jti: 1 }],
+    ['a 257-character jti', { jti: 'j'.repeat(257) }],
+  ])('refuses %s', async (_name, claims) => {
+    expect(await refusedWith(verifyDpopProof(await proof({ claims }), REQUEST))).toBe('the DPoP proof jti is missing or invalid');
+  });
+
+  it('accepts a 256-character jti', async () => {
+    await expect(verifyDpopProof(await proof({ claims: { jti: 'j'.repeat(256) } }), REQUEST)).resolves.toMatchObject({ jti: 'j'.repeat(256) });
   });
 
   it.each([
-    ['typ JWT', { header: { typ: 'JWT' } }, 'the DPoP proof typ must be dpop+jwt'],
-    ['htm GET', { claims: { htm: 'GET' } }, 'the DPoP proof htm does not match the request method'],
-    ['another htu', { claims: { htu: 'https://id.example/par' } }, 'the DPoP proof htu does not match the request URL'],
-    ['no jti', { claims: { jti: undefined } }, 'the DPoP proof jti is missing or invalid'],
-    ['an iat 61 s old', { claims: { iat: NOW - 61 } }, 'the DPoP proof is too old (iat)'],
-    ['an iat 11 s ahead', { claims: { iat: NOW + 11 } }, 'the DPoP proof iat is in the future'],
-    ['no iat', { claims: { iat: undefined } }, 'the DPoP proof iat is missing'],
-  ])('refuses %s', async (_name, options, description) => {
-    expect(await failure(verifyDpopProof(await proof(options), request))).toBe(description);
+    ['another method', { htm: 'GET' }],
+    ['the method in lower case', { htm: 'post' }],
+    ['no htm', { htm: undefined }],
+  ])('refuses htm: %s', async (_name, claims) => {
+    expect(await refusedWith(verifyDpopProof(await proof({ claims }), REQUEST))).toBe('the DPoP proof htm does not match the request method');
   });
 
-  it('accepts iat at the edges of the window (60 s old, 10 s ahead)', async () => {
-    expect(await failure(verifyDpopProof(await proof({ claims: { iat: NOW - 60 } }), request))).toBeUndefined();
-    expect(await failure(verifyDpopProof(await proof({ claims: { iat: NOW + 10 } }), request))).toBeUndefined();
+  it.each([
+    ['another path', 'https://id.example/par'],
+    ['a trailing slash', 'https://id.example/token/'],
+    ['another host', 'https://other.example/token'],
+    ['another scheme', 'http://id.example/token'],
+    ['another port', 'https://id.example:8443/token'],
+    ['a path in another case', 'https://id.example/TOKEN'],
+    ['a relative reference', '/token'],
+    ['no htu', undefined],
+    ['a numeric htu', 42],
+  ])('refuses htu: %s', async (_name, htu) => {
+    expect(await refusedWith(verifyDpopProof(await proof({ claims: { htu } }), REQUEST))).toBe('the DPoP proof htu does not match the request URL');
   });
 
-  it('refuses a private key in the jwk header, and a jwk of another key', async () => {
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    const privateJwk = await exportJWK(privateKey);
-    expect(await failure(verifyDpopProof(await proof({ header: { jwk: privateJwk }, signWith: privateKey }), request))).toBe('the DPoP proof jwk must be a public key');
-    expect(await failure(verifyDpopProof(await proof({ header: { jwk: other.jwk } }), request))).toBe('the DPoP proof signature is invalid');
+  it.each([
+    ['a query', 'https://id.example/token?a=1'],
+    ['a fragment', 'https://id.example/token#f'],
+    ['an upper-case scheme and host, and the default port', 'HTTPS://ID.EXAMPLE:443/token'],
+  ])('accepts htu with %s (§4.3 (8): compared without query and fragment, after normalization)', async (_name, htu) => {
+    await expect(verifyDpopProof(await proof({ claims: { htu } }), REQUEST)).resolves.toMatchObject({ jti: 'jti-1' });
   });
 
-  it('refuses a symmetric or unlisted algorithm', async () => {
-    const hs = await new SignJWT({ jti: 'x', htm: 'POST', htu: HTU, iat: NOW }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256' }).sign(new Uint8Array(32));
-    expect(await failure(verifyDpopProof(hs, request))).toBe('the DPoP proof alg must be one of ES256, PS256, EdDSA');
-    const rsa = await pair('RS256');
-    const rs = await new SignJWT({ jti: 'x', htm: 'POST', htu: HTU, iat: NOW }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'RS256', jwk: rsa.jwk }).sign(rsa.privateKey);
-    expect(await failure(verifyDpopProof(rs, request))).toBe('the DPoP proof alg must be one of ES256, PS256, EdDSA');
+  it('normalizes the request URL too (HTTP://EXAMPLE.com:80/token against http://example.com/token)', async () => {
+    const request = { ...REQUEST, url: 'HTTP://EXAMPLE.com:80/token' };
+    await expect(verifyDpopProof(await proof({ claims: { htu: 'http://example.com/token' } }), request)).resolves.toBeDefined();
+    const reverse = { ...REQUEST, url: 'http://example.com/token' };
+    await expect(verifyDpopProof(await proof({ claims: { htu: 'HTTP://EXAMPLE.com:80/token?x=1' } }), reverse)).resolves.toBeDefined();
   });
 
-  it('requires ath matching the access token on resource requests (§4.3 (12))', async () => {
-    const token = 'Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU';
-    const resource = { ...request, accessToken: token };
-    expect(await failure(verifyDpopProof(await proof(), resource))).toBe('the DPoP proof ath is missing');
-    expect(await failure(verifyDpopProof(await proof({ claims: { ath: accessTokenHash('other') } }), resource))).toBe('the DPoP proof ath does not match the access token');
-    expect(await failure(verifyDpopProof(await proof({ claims: { ath: accessTokenHash(token) } }), resource))).toBeUndefined();
+  it('refuses a proof without iat', async () => {
+    expect(await refusedWith(verifyDpopProof(await proof({ claims: { iat: undefined } }), REQUEST))).toBe('the DPoP proof iat is missing');
   });
 
-  it('computes ath as in RFC 9449 §7.1', () => {
-    expect(accessTokenHash('Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU')).toBe('fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo');
+  it('refuses a non-numeric iat (jose rejects it before the module looks)', async () => {
+    expect(await refusedWith(verifyDpopProof(await proof({ claims: { iat: String(NOW) } }), REQUEST))).toBe(
+      'the DPoP proof is not a valid signed JWT with a jwk header',
+    );
   });
 
-  it('compares htu without query and fragment, after normalisation (§4.3 (8))', () => {
-    expect(normalizeHtu('HTTPS://ID.example:443/token?x=1#f')).toBe(normalizeHtu(HTU));
-    expect(normalizeHtu('https://id.example/token/')).not.toBe(normalizeHtu(HTU));
-    expect(normalizeHtu('not a url')).toBeUndefined();
+  it(`accepts iat from now - ${DPOP_PROOF_MAX_AGE} to now + ${DPOP_FUTURE_SKEW}, and refuses beyond (§11.1)`, async () => {
+    for (const iat of [NOW - DPOP_PROOF_MAX_AGE, NOW - 1, NOW, NOW + DPOP_FUTURE_SKEW]) {
+      await expect(verifyDpopProof(await proof({ claims: { iat } }), REQUEST)).resolves.toMatchObject({ iat });
+    }
+    expect(await refusedWith(verifyDpopProof(await proof({ claims: { iat: NOW - DPOP_PROOF_MAX_AGE - 1 } }), REQUEST))).toBe('the DPoP proof is too old (iat)');
+    expect(await refusedWith(verifyDpopProof(await proof({ claims: { iat: NOW + DPOP_FUTURE_SKEW + 1 } }), REQUEST))).toBe('the DPoP proof iat is in the future');
   });
 
-  it('recognises a SHA-256 thumbprint for dpop_jkt', () => {
-    expect(isJwkThumbprint('a'.repeat(43))).toBe(true);
-    expect(isJwkThumbprint('a'.repeat(44))).toBe(false);
-    expect(isJwkThumbprint('a'.repeat(42) + '=')).toBe(false);
+  it('uses the maxAge of the request when given', async () => {
+    const request = { ...REQUEST, maxAge: 300 };
+    await expect(verifyDpopProof(await proof({ claims: { iat: NOW - 300 } }), request)).resolves.toMatchObject({ iat: NOW - 300 });
+    expect(await refusedWith(verifyDpopProof(await proof({ claims: { iat: NOW - 301 } }), request))).toBe('the DPoP proof is too old (iat)');
+    const strict = { ...REQUEST, maxAge: 5 };
+    expect(await refusedWith(verifyDpopProof(await proof({ claims: { iat: NOW - 6 } }), strict))).toBe('the DPoP proof is too old (iat)');
+  });
+
+  it.each([
+    ['a numeric nonce', 1],
+    ['a 257-character nonce', 'n'.repeat(257)],
+  ])('refuses %s', async (_name, nonce) => {
+    expect(await refusedWith(verifyDpopProof(await proof({ claims: { nonce } }), REQUEST))).toBe('the DPoP proof nonce is invalid');
+  });
+});
+
+describe('verifyDpopProof: ath on resource requests (RFC 9449 §4.3 (12), §7)', () => {
+  const resource: DpopRequest = { method: 'GET', url: 'https://id.example/userinfo', now: NOW, accessToken: RFC_ACCESS_TOKEN };
+  const resourceProof = (claims: Record<string, unknown>) => proof({ claims: { htm: 'GET', htu: resource.url, ...claims } });
+
+  it('accepts the hash of the access token', async () => {
+    await expect(verifyDpopProof(await resourceProof({ ath: RFC_ATH }), resource)).resolves.toMatchObject({ jti: 'jti-1' });
+  });
+
+  it.each([
+    ['no ath', undefined],
+    ['a numeric ath', 1],
+  ])('refuses %s', async (_name, ath) => {
+    expect(await refusedWith(verifyDpopProof(await resourceProof({ ath }), resource))).toBe('the DPoP proof ath is missing');
+  });
+
+  it.each([
+    ['the hash of another token', accessTokenHash('another token')],
+    ['the access token itself', RFC_ACCESS_TOKEN],
+    ['the hash with base64 padding', `${RFC_ATH}=`],
+  ])('refuses %s', async (_name, ath) => {
+    expect(await refusedWith(verifyDpopProof(await resourceProof({ ath }), resource))).toBe('the DPoP proof ath does not match the access token');
+  });
+});
+
+describe('accessTokenHash', () => {
+  it('matches the example of RFC 9449 §7.1', () => {
+    expect(accessTokenHash(RFC_ACCESS_TOKEN)).toBe(RFC_ATH);
+  });
+});
+
+describe('normalizeHtu', () => {
+  it.each([
+    ['https://id.example/token?x=1#f', 'https://id.example/token'],
+    ['https://id.example/token?', 'https://id.example/token'],
+    ['HTTP://EXAMPLE.com:80/token', 'http://example.com/token'],
+    ['HTTPS://ID.example:443/token', 'https://id.example/token'],
+    ['https://id.example:8443/token', 'https://id.example:8443/token'],
+    ['https://id.example', 'https://id.example/'],
+    ['https://id.example/a/../token', 'https://id.example/token'],
+  ])('%s → %s', (value, normalized) => {
+    expect(normalizeHtu(value)).toBe(normalized);
+  });
+
+  it.each(['not a url', '/token', ''])('is undefined for %j', (value) => {
+    expect(normalizeHtu(value)).toBeUndefined();
+  });
+});
+
+describe('isJwkThumbprint (RFC 9449 §10: dpop_jkt)', () => {
+  it('recognises a base64url SHA-256 thumbprint', async () => {
+    expect(isJwkThumbprint(await calculateJwkThumbprint(es256.jwk, 'sha256'))).toBe(true);
+    expect(isJwkThumbprint('A-_z'.repeat(10) + 'abc')).toBe(true);
+  });
+
+  it.each([
+    ['42 characters', 'a'.repeat(42)],
+    ['44 characters', 'a'.repeat(44)],
+    ['base64 padding', `${'a'.repeat(42)}=`],
+    ['a + (base64, not base64url)', `${'a'.repeat(42)}+`],
+    ['a /', `${'a'.repeat(42)}/`],
+    ['an empty string', ''],
+  ])('refuses %s', (_name, value) => {
+    expect(isJwkThumbprint(value)).toBe(false);
   });
 });

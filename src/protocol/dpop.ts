@@ -67,7 +67,8 @@ export async function verifyDpopProof(proof: string, request: DpopRequest): Prom
   // §4.3 (7): htm matches the method of the request.
   if (htm !== request.method) throw invalid('the DPoP proof htm does not match the request method');
   // §4.3 (8): htu matches the request URI, ignoring query and fragment.
-  if (typeof htu !== 'string' || normalizeHtu(htu) !== normalizeHtu(request.url)) throw invalid('the DPoP proof htu does not match the request URL');
+  const expected = normalizeHtu(request.url);
+  if (expected === undefined || typeof htu !== 'string' || normalizeHtu(htu) !== expected) throw invalid('the DPoP proof htu does not match the request URL');
   // §4.3 (11) and §11.1: a short acceptance window around iat.
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalid('the DPoP proof iat is missing');
   if (iat > request.now + DPOP_FUTURE_SKEW) throw invalid('the DPoP proof iat is in the future');

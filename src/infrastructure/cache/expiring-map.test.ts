@@ -1,35 +1,105 @@
 import { describe, expect, it } from 'vitest';
-import { TemporarilyUnavailable } from '../../protocol/errors.js';
-import { HmacDpopNonces } from '../dpop-nonces.js';
 import { ExpiringMap } from './expiring-map.js';
-import { MemoryReplayCache } from './memory-replay-cache.js';
 
+/** A clock the test moves by hand (seconds since the epoch). */
 function clock(start = 1000) {
   const c = { now: start, fn: () => c.now };
   return c;
 }
 
-describe('ExpiringMap', () => {
-  it('forgets entries at their expiry', () => {
+describe('ExpiringMap: expiry', () => {
+  it('keeps an entry until just before its expiry and forgets it at its expiry', () => {
     const c = clock();
     const map = new ExpiringMap<string>(10, c.fn);
-    map.set('a', 'A', 1010);
+    expect(map.set('a', 'A', 1010)).toBe(true);
+    expect(map.get('a')).toBe('A');
+    c.now = 1009;
     expect(map.get('a')).toBe('A');
     c.now = 1010;
     expect(map.get('a')).toBeUndefined();
+    expect(map.size).toBe(0);
   });
 
-  it('refuses a new entry when full of live entries, never forgetting a live one', () => {
+  it('never returns an entry set with an expiry already past', () => {
+    const map = new ExpiringMap<string>(10, clock().fn);
+    map.set('a', 'A', 1000);
+    map.set('b', 'B', 900);
+    expect(map.get('a')).toBeUndefined();
+    expect(map.get('b')).toBeUndefined();
+  });
+
+  it('replaces the value and the expiry of an existing key', () => {
+    const c = clock();
+    const map = new ExpiringMap<string>(10, c.fn);
+    map.set('a', 'A', 1010);
+    map.set('a', 'A2', 1100);
+    expect(map.size).toBe(1);
+    c.now = 1050;
+    expect(map.get('a')).toBe('A2');
+    c.now = 1100;
+    expect(map.get('a')).toBeUndefined();
+  });
+
+  it('forgets a deleted entry, and deleting an unknown key is harmless', () => {
+    const map = new ExpiringMap<string>(10, clock().fn);
+    map.set('a', 'A', 2000);
+    map.delete('a');
+    map.delete('never-set');
+    expect(map.get('a')).toBeUndefined();
+    expect(map.size).toBe(0);
+  });
+
+  it('answers undefined for an unknown key', () => {
+    expect(new ExpiringMap<string>(10, clock().fn).get('nope')).toBeUndefined();
+  });
+});
+
+describe('ExpiringMap: capacity', () => {
+  it('holds up to its capacity, then refuses a new key and keeps every live entry', () => {
+    const map = new ExpiringMap<number>(3, clock().fn);
+    expect([map.set('a', 1, 2000), map.set('b', 2, 2000), map.set('c', 3, 2000)]).toEqual([true, true, true]);
+    expect(map.set('d', 4, 2000)).toBe(false);
+    expect(map.size).toBe(3);
+    expect([map.get('a'), map.get('b'), map.get('c'), map.get('d')]).toEqual([1, 2, 3, undefined]);
+  });
+
+  it('refuses everything with a capacity of 0', () => {
+    const map = new ExpiringMap<number>(0, clock().fn);
+    expect(map.set('a', 1, 2000)).toBe(false);
+    expect(map.size).toBe(0);
+  });
+
+  it('accepts a new value for an existing key when full', () => {
+    const map = new ExpiringMap<number>(2, clock().fn);
+    map.set('a', 1, 2000);
+    map.set('b', 2, 2000);
+    expect(map.set('a', 10, 3000)).toBe(true);
+    expect(map.size).toBe(2);
+    expect([map.get('a'), map.get('b')]).toEqual([10, 2]);
+  });
+
+  it('accepts a new value for an existing key that has expired when full', () => {
     const c = clock();
     const map = new ExpiringMap<number>(2, c.fn);
-    expect(map.set('a', 1, 2000)).toBe(true);
-    expect(map.set('b', 2, 2000)).toBe(true);
-    expect(map.set('c', 3, 2000)).toBe(false);
-    expect([map.get('a'), map.get('b'), map.get('c')]).toEqual([1, 2, undefined]);
-    expect(map.set('a', 10, 2000)).toBe(true); // replacing an existing key is fine
+    map.set('long', 1, 5000);
+    map.set('a', 2, 1100);
+    c.now = 1200;
+    expect(map.set('a', 3, 2000)).toBe(true);
+    expect([map.get('long'), map.get('a')]).toEqual([1, 3]);
   });
 
-  it('makes room by dropping expired entries, even behind a long-lived one', () => {
+  it('makes room by dropping expired entries at the head', () => {
+    const c = clock();
+    const map = new ExpiringMap<number>(2, c.fn);
+    map.set('old', 1, 1100);
+    map.set('live', 2, 5000);
+    c.now = 1100;
+    expect(map.set('new', 3, 5000)).toBe(true);
+    expect(map.size).toBe(2);
+    expect([map.get('old'), map.get('live'), map.get('new')]).toEqual([undefined, 2, 3]);
+  });
+
+  it('makes room by dropping expired entries behind a long-lived one', () => {
     const c = clock();
     const map = new ExpiringMap<number>(3, c.fn);
     map.set('long', 1, 5000);
@@ -37,48 +107,31 @@ describe('ExpiringMap', () => {
     map.set('short-2', 3, 1100);
     c.now = 1200;
     expect(map.set('new', 4, 1300)).toBe(true);
-    expect(map.get('long')).toBe(1);
     expect(map.size).toBe(2);
+    expect([map.get('long'), map.get('short-1'), map.get('short-2'), map.get('new')]).toEqual([1, undefined, undefined, 4]);
   });
-});
 
-describe('MemoryReplayCache', () => {
-  it('answers true the first time, false on reuse, true again after expiry', async () => {
+  it('frees room on delete', () => {
+    const map = new ExpiringMap<number>(1, clock().fn);
+    map.set('a', 1, 2000);
+    expect(map.set('b', 2, 2000)).toBe(false);
+    map.delete('a');
+    expect(map.set('b', 2, 2000)).toBe(true);
+  });
+
+  it('sweeps a full map for expired entries at most once per clock tick', () => {
     const c = clock();
-    const cache = new MemoryReplayCache(10, c.fn);
-    await expect(cache.firstUse('jti-1', 1060)).resolves.toBe(true);
-    await expect(cache.firstUse('jti-1', 1060)).resolves.toBe(false);
-    c.now = 1060;
-    await expect(cache.firstUse('jti-1', 1120)).resolves.toBe(true);
-  });
-
-  it('refuses with temporarily_unavailable when full', async () => {
-    const cache = new MemoryReplayCache(1, clock().fn);
-    await cache.firstUse('a', 2000);
-    await expect(cache.firstUse('b', 2000)).rejects.toBeInstanceOf(TemporarilyUnavailable);
-  });
-});
-
-describe('HmacDpopNonces', () => {
-  it('keeps a nonce for its period, accepts the previous one, and rotates', () => {
-    const c = clock(1200);
-    const nonces = new HmacDpopNonces(c.fn, 120, Buffer.alloc(32, 1));
-    const first = nonces.current();
-    expect(nonces.current()).toBe(first);
-    c.now += 120;
-    const second = nonces.current();
-    expect(second).not.toBe(first);
-    expect(nonces.isValid(first)).toBe(true);
-    expect(nonces.isValid(second)).toBe(true);
-    c.now += 120;
-    expect(nonces.isValid(first)).toBe(false);
-    expect(nonces.isValid('forged')).toBe(false);
-  });
-
-  it('agrees across nodes sharing the secret, and not otherwise', () => {
-    const c = clock(1200);
-    const secret = Buffer.alloc(32, 7);
-    expect(new HmacDpopNonces(c.fn, 120, secret).current()).toBe(new HmacDpopNonces(c.fn, 120, secret).current());
-    expect(new HmacDpopNonces(c.fn, 120, Buffer.alloc(32, 8)).current()).not.toBe(new HmacDpopNonces(c.fn, 120, secret).current());
+    const map = new ExpiringMap<number>(3, c.fn);
+    map.set('long', 1, 5000);
+    map.set('short', 2, 1100);
+    map.set('live', 3, 5000);
+    c.now = 1100;
+    expect(map.set('a', 4, 5000)).toBe(true); // the sweep at 1100 drops "short"
+    map.delete('a');
+    map.set('stale', 5, 1100); // already expired, behind live entries
+    expect(map.set('b', 6, 5000)).toBe(false); // no second sweep at 1100
+    c.now = 1101;
+    expect(map.set('b', 6, 5000)).toBe(true);
+    expect([map.get('long'), map.get('live'), map.get('b')]).toEqual([1, 3, 6]);
   });
 });

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { PushedRequest } from '../../application/ports/par-store.js';
+import { TemporarilyUnavailable } from '../../protocol/errors.js';
+import { MemoryParStore } from './memory-par-store.js';
+
+function clock(start = 1000) {
+  const c = { now: start, fn: () => c.now };
+  return c;
+}
+
+function pushed(expiresAt: number, clientId = 'app'): PushedRequest {
+  return {
+    clientId,
+    expiresAt,
+    request: {
+      clientId,
+      redirectUri: 'https://app.example/cb',
+      scopes: ['openid'],
+      state: 's',
+      nonce: undefined,
+      codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      prompt: [],
+      maxAge: undefined,
+      uiLocales: undefined,
+      loginHint: undefined,
+    },
+  };
+}
+
+describe('MemoryParStore', () => {
+  it('finds a saved request by its handle until it expires', async () => {
+    const c = clock();
+    const store = new MemoryParStore(10, c.fn);
+    const request = pushed(1060);
+    await store.save('h-1', request);
+    await expect(store.find('h-1')).resolves.toBe(request);
+    c.now = 1059;
+    await expect(store.find('h-1')).resolves.toBe(request);
+    c.now = 1060;
+    await expect(store.find('h-1')).resolves.toBeUndefined();
+  });
+
+  it('answers undefined for an unknown handle', async () => {
+    await expect(new MemoryParStore(10, clock().fn).find('nope')).resolves.toBeUndefined();
+  });
+
+  it('forgets a deleted request (the request_uri is single use)', async () => {
+    const store = new MemoryParStore(10, clock().fn);
+    await store.save('h-1', pushed(2000));
+    await store.save('h-2', pushed(2000, 'other'));
+    await store.delete('h-1');
+    await expect(store.find('h-1')).resolves.toBeUndefined();
+    await expect(store.find('h-2')).resolves.toMatchObject({ clientId: 'other' });
+  });
+
+  it('refuses with temporarily_unavailable when full of pending requests', async () => {
+    const store = new MemoryParStore(1, clock().fn);
+    await store.save('h-1', pushed(2000));
+    const error = await store.save('h-2', pushed(2000)).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(TemporarilyUnavailable);
+    expect(error).toMatchObject({
+      error: 'temporarily_unavailable',
+      status: 503,
+      description: 'too many pending pushed authorization requests; retry shortly',
+    });
+    await expect(store.find('h-1')).resolves.toBeDefined();
+    await expect(store.find('h-2')).resolves.toBeUndefined();
+  });
+
+  it('makes room as requests expire or are deleted', async () => {
+    const c = clock();
+    const store = new MemoryParStore(1, c.fn);
+    await store.save('h-1', pushed(1060));
+    c.now = 1060;
+    await expect(store.save('h-2', pushed(1120))).resolves.toBeUndefined();
+    await store.delete('h-2');
+    await expect(store.save('h-3', pushed(1120))).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { HmacDpopNonces } from './dpop-nonces.js';
+
+/** RFC 9449 §8 and §9: server-provided nonces, rotating every period, with a hand-moved clock. */
+
+const PERIOD = 120;
+/** The start of a period (period number 10). */
+const START = 1200;
+
+function clock(start = START) {
+  const c = { now: start, fn: () => c.now };
+  return c;
+}
+
+const secret = (fill: number) => Buffer.alloc(32, fill);
+
+describe('HmacDpopNonces', () => {
+  it('hands out the same base64url nonce for the whole period', () => {
+    const c = clock();
+    const nonces = new HmacDpopNonces(c.fn, PERIOD, secret(1));
+    const nonce = nonces.current();
+    expect(nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    c.now = START + PERIOD - 1;
+    expect(nonces.current()).toBe(nonce);
+    expect(nonces.isValid(nonce)).toBe(true);
+  });
+
+  it('rotates at the next period, and still accepts the previous period’s nonce', () => {
+    const c = clock();
+    const nonces = new HmacDpopNonces(c.fn, PERIOD, secret(1));
+    const first = nonces.current();
+    c.now = START + PERIOD;
+    const second = nonces.current();
+    expect(second).not.toBe(first);
+    expect(nonces.isValid(second)).toBe(true);
+    expect(nonces.isValid(first)).toBe(true);
+    c.now = START + 2 * PERIOD - 1;
+    expect(nonces.isValid(first)).toBe(true);
+  });
+
+  it('refuses a nonce from two periods back', () => {
+    const c = clock();
+    const nonces = new HmacDpopNonces(c.fn, PERIOD, secret(1));
+    const first = nonces.current();
+    c.now = START + 2 * PERIOD;
+    expect(nonces.isValid(first)).toBe(false);
+    expect(nonces.isValid(nonces.current())).toBe(true);
+  });
+
+  it('refuses a nonce from the next period (the clock has not reached it)', () => {
+    const c = clock(START + PERIOD);
+    const next = new HmacDpopNonces(c.fn, PERIOD, secret(1)).current();
+    c.now = START;
+    expect(new HmacDpopNonces(c.fn, PERIOD, secret(1)).isValid(next)).toBe(false);
+  });
+
+  it.each([['forged'], [''], ['a'.repeat(43)]])('refuses %j', (value) => {
+    expect(new HmacDpopNonces(clock().fn, PERIOD, secret(1)).isValid(value)).toBe(false);
+  });
+
+  it('agrees across instances sharing the secret (several nodes)', () => {
+    const c = clock();
+    const a = new HmacDpopNonces(c.fn, PERIOD, secret(7));
+    const b = new HmacDpopNonces(c.fn, PERIOD, secret(7));
+    expect(a.current()).toBe(b.current());
+    const old = a.current();
+    c.now = START + PERIOD;
+    expect(b.isValid(old)).toBe(true);
+    expect(b.isValid(a.current())).toBe(true);
+  });
+
+  it('disagrees across different secrets, and across instances with a random secret', () => {
+    const c = clock();
+    const a = new HmacDpopNonces(c.fn, PERIOD, secret(7));
+    const b = new HmacDpopNonces(c.fn, PERIOD, secret(8));
+    expect(a.current()).not.toBe(b.current());
+    expect(b.isValid(a.current())).toBe(false);
+    expect(new HmacDpopNonces(c.fn, PERIOD).current()).not.toBe(new HmacDpopNonces(c.fn, PERIOD).current());
+  });
+
+  it('gives the same answers whatever order the periods are asked in', () => {
+    const c = clock(START + PERIOD);
+    const nonces = new HmacDpopNonces(c.fn, PERIOD, secret(1));
+    const second = nonces.current();
+    c.now = START; // the clock steps back: the cache of the newer period must not answer
+    const first = nonces.current();
+    expect(first).not.toBe(second);
+    expect(first).toBe(new HmacDpopNonces(clock().fn, PERIOD, secret(1)).current());
+    c.now = START + PERIOD;
+    expect(nonces.current()).toBe(second);
+  });
+});

@@ -77,7 +77,7 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       }
     }
 
-    const audit = new SqliteAuditLog(db.kysely, log);
+    const audit = new SqliteAuditLog(db.sqlite, log);
     const interactions = new SqliteInteractionRepository(db.kysely, now);
     const codes = new SqliteAuthorizationCodeRepository(db.kysely);
     const tokens = new TokenIssuer(keys, clock, {

@@ -54,3 +54,16 @@ describe('purging expired rows', () => {
     expect(counts()).toEqual(before);
   });
 });
+
+describe('the audit log', () => {
+  it('records security events within a second, off the request path, without secrets', async () => {
+    await activity();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const rows = server.trusty.db.sqlite.prepare('SELECT event, client_id, details FROM audit_log ORDER BY id').all() as Array<{ event: string; client_id: string; details: string | null }>;
+    const events = new Set(rows.map((row) => row.event));
+    for (const event of ['login.success', 'token.issued', 'token.revoked']) expect(events, event).toContain(event);
+    const text = JSON.stringify(rows);
+    expect(text).not.toContain(WEB_SECRET);
+    expect(text).not.toContain('alice-password');
+  });
+});

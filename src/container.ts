@@ -77,7 +77,8 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       }
     }
 
-    const audit = new SqliteAuditLog(db.sqlite, log);
+    // Milliseconds for ordering, shifted by whatever offset the injected clock has (tests move it).
+    const audit = new SqliteAuditLog(db.sqlite, log, () => Date.now() + (clock.now() - Math.floor(Date.now() / 1000)) * 1000);
     const interactions = new SqliteInteractionRepository(db.kysely, now);
     const codes = new SqliteAuthorizationCodeRepository(db.kysely);
     const tokens = new TokenIssuer(keys, clock, {

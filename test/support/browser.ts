@@ -29,6 +29,11 @@ export class Browser {
     this.cookies.delete(name);
   }
 
+  /** Plants a cookie, e.g. one another browser was given (to replay it). */
+  setCookie(name: string, value: string): void {
+    this.cookies.set(name, value);
+  }
+
   /** Follows redirects; stops at a callback URL and returns it as the page's url with status 0. */
   async get(url: string): Promise<Page> {
     return this.request(url, { method: 'GET' });

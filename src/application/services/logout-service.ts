@@ -92,7 +92,8 @@ export class LogoutService {
       throw invalid();
     }
     const key = header.kid === undefined ? undefined : this.deps.keys.verificationKey(header.kid);
-    if (key === undefined || header.typ === 'at+jwt') throw invalid();
+    // Only ID tokens (typ JWT): not access tokens (at+jwt), not logout tokens (logout+jwt).
+    if (key === undefined || header.typ?.toUpperCase() !== 'JWT') throw invalid();
     try {
       const { payload } = await jwtVerify(hint, key.key, {
         issuer: this.deps.issuer,

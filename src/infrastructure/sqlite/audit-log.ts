@@ -23,6 +23,8 @@ export class SqliteAuditLog implements AuditLog {
   constructor(
     sqlite: SQLite.Database,
     private readonly log: Logger,
+    /** Milliseconds since the epoch (the injected clock, so retention can be tested). */
+    private readonly nowMs: () => number = Date.now,
   ) {
     const insert = sqlite.prepare<Row>('INSERT INTO audit_log (at_ms, event, client_id, user_id, ip, details) VALUES (?, ?, ?, ?, ?, ?)');
     this.writeBatch = sqlite.transaction((rows: Row[]) => {
@@ -33,7 +35,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   record(event: AuditEvent): void {
-    this.buffer.push([Date.now(), event.event, event.clientId ?? null, event.userId ?? null, event.ip ?? null, event.details ? JSON.stringify(event.details) : null]);
+    this.buffer.push([this.nowMs(), event.event, event.clientId ?? null, event.userId ?? null, event.ip ?? null, event.details ? JSON.stringify(event.details) : null]);
     // Written on the next turn of the event loop, not inside the request that recorded it.
     if (this.buffer.length === MAX_BUFFERED) setImmediate(() => void this.flush());
   }

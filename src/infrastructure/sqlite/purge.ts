@@ -2,7 +2,10 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 export interface PurgePolicy {
-  /** Used codes are kept as long as the tokens issued from them live, to detect a replay (RFC 6749 §4.1.2). */
+  /**
+   * Codes are kept this long after they expire (the access token lifetime), so that a replay
+   * within it revokes what the first use issued (RFC 6749 §4.1.2); a later replay is only refused.
+   */
   readonly codeRetention: number;
   /** Audit events older than this are deleted, seconds. */
   readonly auditRetention: number;

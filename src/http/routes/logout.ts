@@ -28,7 +28,8 @@ export async function logoutRoutes(app: FastifyInstance, { deps }: { deps: HttpD
     if (session === undefined || cookie === undefined) return finish(reply, logout, lang, 'logout.done');
     // The confirmation form posts back with a token only this browser's session cookie yields.
     const csrfToken = sha256(`logout:${cookie}`);
-    if (params.decision === undefined) {
+    // Only the confirmation form's POST decides; a decision in a URL just shows the page.
+    if (params.decision === undefined || request.method !== 'POST') {
       return reply.page('logout', lang, {
         action: PATHS.endSession,
         csrfToken,

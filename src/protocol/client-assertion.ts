@@ -84,7 +84,7 @@ export async function verifyClientAssertion(assertion: string, key: JWTVerifyGet
   if (typeof iat === 'number' && iat > context.now + ASSERTION_FUTURE_SKEW) throw fail('client_assertion iat is in the future');
   if (typeof nbf === 'number' && nbf > context.now + ASSERTION_FUTURE_SKEW) throw fail('client_assertion nbf is in the future');
   // RFC 7523 §3 (7): the jti lets the server refuse a replayed assertion.
-  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw fail('client_assertion jti is missing or invalid');
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw fail('client_assertion jti claim is missing or invalid');
   return { jti, exp };
 }
 
@@ -108,7 +108,8 @@ function describeJoseError(error: unknown, algorithms: readonly string[]): strin
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return `client_assertion alg must be one of ${algorithms.join(', ')}`;
   if (error instanceof joseErrors.JWTExpired) return 'client_assertion has expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf') return 'client_assertion nbf is in the future';
+    // jose reports a non-numeric nbf under the same claim: only a failed time check is "in the future".
+    if (error.claim === 'nbf' && error.reason === 'check_failed') return 'client_assertion nbf is in the future';
     return `client_assertion ${error.claim} claim is missing or invalid`;
   }
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no registered key of the client matches the client_assertion';

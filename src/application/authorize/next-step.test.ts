@@ -30,6 +30,13 @@ describe('nextStep (OIDC Core §3.1.2.1 prompt and max_age, §3.1.2.4 consent)',
     expect(nextStep(input({ request: authorizationRequest({ maxAge: 0 }) })).step).toBe('login');
   });
 
+  it('treats max_age=0 as prompt=login: a live session is not enough, a password typed now is', () => {
+    const fresh = { userId: 'alice', authTime: NOW };
+    const request = authorizationRequest({ maxAge: 0 });
+    expect(nextStep(input({ request, session: { ...session, authTime: NOW } })).step).toBe('login');
+    expect(nextStep(input({ request, interactionAuth: fresh, now: NOW + 1 }))).toEqual({ step: 'issue', userId: 'alice', authTime: NOW });
+  });
+
   it('prefers the login of this interaction over the session', () => {
     const interactionAuth = { userId: 'bob', authTime: NOW };
     expect(nextStep(input({ interactionAuth, request: authorizationRequest({ prompt: ['login'] }) }))).toEqual({ step: 'issue', userId: 'bob', authTime: NOW });

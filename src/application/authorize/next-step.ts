@@ -24,10 +24,13 @@ export interface NextStepInput {
  */
 export function nextStep(input: NextStepInput): NextStep {
   const { request, client, session, now } = input;
-  const forceLogin = request.prompt.includes('login') || request.prompt.includes('select_account');
+  // OIDC Core §3.1.2.1 (errata 2): max_age=0 is equivalent to prompt=login. The password typed
+  // in this interaction then satisfies it, whatever second it is now.
+  const forceLogin = request.prompt.includes('login') || request.prompt.includes('select_account') || request.maxAge === 0;
+  const maxAge = request.maxAge === 0 ? undefined : request.maxAge;
   const auth = input.interactionAuth ?? (session && !forceLogin ? { userId: session.userId, authTime: session.authTime } : undefined);
 
-  if (auth === undefined || isAuthenticationTooOld(auth.authTime, request.maxAge, now)) {
+  if (auth === undefined || isAuthenticationTooOld(auth.authTime, maxAge, now)) {
     if (request.prompt.includes('none')) throw new LoginRequired('the user is not logged in');
     return { step: 'login' };
   }

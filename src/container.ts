@@ -88,7 +88,6 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
     });
     const revocations = await SqliteTokenRevocations.open(db.kysely, clock.now());
     const grants: GrantDeps = {
-      issuer: config.issuer,
       codes,
       refreshTokens: new SqliteRefreshTokenRepository(db.kysely),
       revocations,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { manualClock } from '../../test/unit/fixtures.js';
 import { HmacDpopNonces } from './dpop-nonces.js';
 
 /** RFC 9449 §8 and §9: server-provided nonces, rotating every period, with a hand-moved clock. */
@@ -7,16 +8,11 @@ const PERIOD = 120;
 /** The start of a period (period number 10). */
 const START = 1200;
 
-function clock(start = START) {
-  const c = { now: start, fn: () => c.now };
-  return c;
-}
-
 const secret = (fill: number) => Buffer.alloc(32, fill);
 
 describe('HmacDpopNonces', () => {
   it('hands out the same base64url nonce for the whole period', () => {
-    const c = clock();
+    const c = manualClock(START);
     const nonces = new HmacDpopNonces(c.fn, PERIOD, secret(1));
     const nonce = nonces.current();
     expect(nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -26,7 +22,7 @@ describe('HmacDpopNonces', () => {
   });
 
   it('rotates at the next period, and still accepts the previous period’s nonce', () => {
-    const c = clock();
+    const c = manualClock(START);
     const nonces = new HmacDpopNonces(c.fn, PERIOD, secret(1));
     const first = nonces.current();
     c.now = START + PERIOD;
@@ -39,7 +35,7 @@ describe('HmacDpopNonces', () => {
   });
 
   it('refuses a nonce from two periods back', () => {
-    const c = clock();
+    const c = manualClock(START);
     const nonces = new HmacDpopNonces(c.fn, PERIOD, secret(1));
     const first = nonces.current();
     c.now = START + 2 * PERIOD;
@@ -48,18 +44,18 @@ describe('HmacDpopNonces', () => {
   });
 
   it('refuses a nonce from the next period (the clock has not reached it)', () => {
-    const c = clock(START + PERIOD);
+    const c = manualClock(START + PERIOD);
     const next = new HmacDpopNonces(c.fn, PERIOD, secret(1)).current();
     c.now = START;
     expect(new HmacDpopNonces(c.fn, PERIOD, secret(1)).isValid(next)).toBe(false);
   });
 
   it.each([['forged'], [''], ['a'.repeat(43)]])('refuses %j', (value) => {
-    expect(new HmacDpopNonces(clock().fn, PERIOD, secret(1)).isValid(value)).toBe(false);
+    expect(new HmacDpopNonces(manualClock(START).fn, PERIOD, secret(1)).isValid(value)).toBe(false);
   });
 
   it('agrees across instances sharing the secret (several nodes)', () => {
-    const c = clock();
+    const c = manualClock(START);
     const a = new HmacDpopNonces(c.fn, PERIOD, secret(7));
     const b = new HmacDpopNonces(c.fn, PERIOD, secret(7));
     expect(a.current()).toBe(b.current());
@@ -70,7 +66,7 @@ describe('HmacDpopNonces', () => {
   });
 
   it('disagrees across different secrets, and across instances with a random secret', () => {
-    const c = clock();
+    const c = manualClock(START);
     const a = new HmacDpopNonces(c.fn, PERIOD, secret(7));
     const b = new HmacDpopNonces(c.fn, PERIOD, secret(8));
     expect(a.current()).not.toBe(b.current());
@@ -79,13 +75,13 @@ describe('HmacDpopNonces', () => {
   });
 
   it('gives the same answers whatever order the periods are asked in', () => {
-    const c = clock(START + PERIOD);
+    const c = manualClock(START + PERIOD);
     const nonces = new HmacDpopNonces(c.fn, PERIOD, secret(1));
     const second = nonces.current();
     c.now = START; // the clock steps back: the cache of the newer period must not answer
     const first = nonces.current();
     expect(first).not.toBe(second);
-    expect(first).toBe(new HmacDpopNonces(clock().fn, PERIOD, secret(1)).current());
+    expect(first).toBe(new HmacDpopNonces(manualClock(START).fn, PERIOD, secret(1)).current());
     c.now = START + PERIOD;
     expect(nonces.current()).toBe(second);
   });

@@ -1,6 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { DpopNonces } from '../application/ports/dpop-nonces.js';
-import { constantTimeEqual } from '../protocol/random.js';
 
 /**
  * DPoP nonces derived from time: HMAC(secret, period number). Nothing to store, and several
@@ -8,7 +7,8 @@ import { constantTimeEqual } from '../protocol/random.js';
  * are valid, so a nonce lives between one and two periods.
  */
 export class HmacDpopNonces implements DpopNonces {
-  private cached: { period: number; nonce: string } | undefined;
+  /** The nonces of the last two periods computed, so a check costs no HMAC. */
+  private readonly cached = new Map<number, string>();
 
   constructor(
     private readonly now: () => number,
@@ -20,15 +20,19 @@ export class HmacDpopNonces implements DpopNonces {
     return this.nonceFor(Math.floor(this.now() / this.periodSeconds));
   }
 
+  /** A nonce is public (it travels in DPoP-Nonce headers): a plain comparison is enough. */
   isValid(nonce: string): boolean {
     const period = Math.floor(this.now() / this.periodSeconds);
-    return constantTimeEqual(nonce, this.nonceFor(period)) || constantTimeEqual(nonce, this.nonceFor(period - 1));
+    return nonce === this.nonceFor(period) || nonce === this.nonceFor(period - 1);
   }
 
   private nonceFor(period: number): string {
-    if (this.cached?.period === period) return this.cached.nonce;
-    const nonce = createHmac('sha256', this.secret).update(String(period)).digest('base64url');
-    if (this.cached === undefined || period > this.cached.period) this.cached = { period, nonce };
+    let nonce = this.cached.get(period);
+    if (nonce === undefined) {
+      nonce = createHmac('sha256', this.secret).update(String(period)).digest('base64url');
+      this.cached.set(period, nonce);
+      for (const old of this.cached.keys()) if (old < period - 1) this.cached.delete(old);
+    }
     return nonce;
   }
 }

@@ -276,7 +276,7 @@ describe('RP-initiated logout with a live session', () => {
 describe('RP-initiated logout: invalid requests', () => {
   it('refuses an id_token_hint this server did not issue (400)', async () => {
     const { idToken, accessToken } = await signedIn();
-    const [header, payload, signature] = idToken.split('.') as [string, string, string];
+    const [header, , signature] = idToken.split('.') as [string, string, string];
     const otherAudience = Buffer.from(JSON.stringify({ ...decodeJwt(idToken), aud: 'web-app' })).toString('base64url');
     const hints = {
       'a tampered payload': `${header}.${otherAudience}.${signature}`,

@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, loginThrough } from '../support/browser.js';
 import { fapiClient, makeKey, type TestKey } from '../support/fapi.js';
-import { obtainCode, postForm, basic } from '../support/flow.js';
+import { basic, obtainCode, openidCodeFlow, postForm } from '../support/flow.js';
 import { ALICE, WEB_SECRET, startServer, type TestServer } from '../support/server.js';
 
 /** refresh_token grant (RFC 6749 §6), rotation and reuse detection, DPoP binding, and code replay (§4.1.2). */
@@ -35,15 +35,7 @@ const discover = (clientId: string, auth: oidc.ClientAuth) =>
 
 async function webAppTokens(scope = 'openid profile offline_access') {
   const config = await discover('web-app', oidc.ClientSecretBasic(WEB_SECRET));
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: server.callback('web-app'),
-    scope,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  const callback = await loginThrough(new Browser(), url.href, ALICE);
-  const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: oidc.skipStateCheck });
+  const { tokens } = await openidCodeFlow(config, server.callback('web-app'), { params: { scope } });
   return { config, tokens };
 }
 
@@ -108,15 +100,7 @@ describe('refresh tokens bound to a DPoP key (RFC 9449 §5)', () => {
   async function nativeTokens() {
     const config = await discover('native', oidc.None());
     const dpop = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: 'http://127.0.0.1:9/native/callback',
-      scope: 'openid offline_access',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await loginThrough(new Browser(), url.href, ALICE);
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: oidc.skipStateCheck }, undefined, { DPoP: dpop });
+    const { tokens } = await openidCodeFlow(config, 'http://127.0.0.1:9/native/callback', { params: { scope: 'openid offline_access' }, dpop });
     return { config, dpop, tokens };
   }
 

@@ -52,3 +52,37 @@ export async function postForm(url: string, form: Record<string, string> | Array
   }
   return { status: response.status, headers: response.headers, json };
 }
+
+/**
+ * The code flow through openid-client up to the token response: PKCE S256, state and nonce
+ * checked, alice logging in on the hosted page. `params` adds or overrides authorization
+ * parameters; `dpop` binds the tokens.
+ */
+export async function openidCodeFlow(
+  config: oidc.Configuration,
+  redirectUri: string,
+  options: { browser?: Browser; params?: Record<string, string>; dpop?: oidc.DPoPHandle } = {},
+) {
+  const browser = options.browser ?? new Browser();
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid profile email',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...options.params,
+  });
+  const callback = await loginThrough(browser, url.href, ALICE);
+  const tokens = await oidc.authorizationCodeGrant(
+    config,
+    new URL(callback),
+    { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce },
+    undefined,
+    options.dpop ? { DPoP: options.dpop } : undefined,
+  );
+  return { tokens, callback: new URL(callback), nonce, browser };
+}

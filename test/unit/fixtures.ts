@@ -40,3 +40,9 @@ export function authorizationRequest(over: Partial<AuthorizationRequest> = {}): 
     ...over,
   };
 }
+
+/** A clock a unit test moves by hand: `c.now = …`; pass `c.fn` where a `() => number` is wanted. */
+export function manualClock(start = 1000) {
+  const c = { now: start, fn: () => c.now };
+  return c;
+}

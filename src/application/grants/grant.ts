@@ -24,7 +24,6 @@ export interface RefreshPolicy {
 }
 
 export interface GrantDeps {
-  readonly issuer: string;
   readonly codes: AuthorizationCodeRepository;
   readonly refreshTokens: RefreshTokenRepository;
   readonly revocations: TokenRevocations;

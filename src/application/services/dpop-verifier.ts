@@ -17,7 +17,7 @@ export class DpopVerifier {
   constructor(
     private readonly replay: ReplayCache,
     /** Undefined when the server does not require nonces. */
-    readonly nonces: DpopNonces | undefined,
+    private readonly nonces: DpopNonces | undefined,
     private readonly clock: Clock,
     private readonly options: DpopVerifierOptions,
   ) {}

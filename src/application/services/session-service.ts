@@ -30,11 +30,6 @@ export class SessionService {
     await this.sessions.end(sha256(cookieValue), this.clock.now());
   }
 
-  /** Remembers that the session logged the user in to a client (for back-channel logout). */
-  async addClient(sid: string, clientId: string): Promise<void> {
-    await this.sessions.addClient(sid, clientId);
-  }
-
   clientsOf(sid: string): Promise<string[]> {
     return this.sessions.clientsOf(sid);
   }

@@ -32,8 +32,8 @@ export class TokenStatus {
    * RFC 7009 §2.1: only the client the token was issued to may revoke it; a refresh token takes
    * its whole grant with it (and the access tokens issued from it); unknown tokens are fine.
    */
-  async revoke(client: Client, token: string, hint: string | undefined, ip: string): Promise<void> {
-    const found = await this.find(token, hint);
+  async revoke(client: Client, token: string, ip: string): Promise<void> {
+    const found = await this.find(token);
     if (found === undefined) return;
     const owner = found.kind === 'access_token' ? found.claims.clientId : found.token.clientId;
     if (owner !== client.clientId) throw new UnauthorizedClient('the token was not issued to this client');
@@ -51,9 +51,9 @@ export class TokenStatus {
    * RFC 7662 §2.2. Any confidential client may introspect access tokens (resource servers do);
    * a refresh token is shown only to the client it was issued to.
    */
-  async introspect(client: Client, token: string, hint: string | undefined): Promise<Record<string, unknown>> {
+  async introspect(client: Client, token: string): Promise<Record<string, unknown>> {
     if (isPublicClient(client)) throw new InvalidClient('public clients may not use the introspection endpoint');
-    const found = await this.find(token, hint);
+    const found = await this.find(token);
     if (found === undefined) return { active: false };
     if (found.kind === 'refresh_token') {
       if (found.token.clientId !== client.clientId) return { active: false };
@@ -89,24 +89,21 @@ export class TokenStatus {
       .sign(key.privateKey);
   }
 
-  /** token_type_hint is a hint only (RFC 7009 §2.1, RFC 7662 §2.1): both kinds are tried. */
-  private async find(token: string, hint: string | undefined): Promise<Found | undefined> {
+  /**
+   * Access tokens are JWTs and refresh tokens opaque handles, so the token's shape says which
+   * it is: token_type_hint (only a hint, RFC 7009 §2.1, RFC 7662 §2.1) is not needed.
+   */
+  private async find(token: string): Promise<Found | undefined> {
     if (token.length > MAX_TOKEN_LENGTH) return undefined;
-    const looksLikeJwt = token.split('.').length === 3;
-    const refreshFirst = hint === 'refresh_token' || !looksLikeJwt;
-    for (const kind of refreshFirst ? (['refresh_token', 'access_token'] as const) : (['access_token', 'refresh_token'] as const)) {
-      if (kind === 'access_token' && looksLikeJwt) {
-        try {
-          return { kind, claims: await this.deps.accessTokens.verify(token, null) };
-        } catch (error) {
-          if (!(error instanceof InvalidToken)) throw error;
-        }
-      }
-      if (kind === 'refresh_token' && !looksLikeJwt) {
-        const stored = await this.deps.refreshTokens.find(sha256(token));
-        if (stored !== undefined && refreshTokenState(stored, this.deps.clock.now()) === 'active') return { kind, token: stored };
+    if (token.split('.').length === 3) {
+      try {
+        return { kind: 'access_token', claims: await this.deps.accessTokens.verify(token, null) };
+      } catch (error) {
+        if (error instanceof InvalidToken) return undefined;
+        throw error;
       }
     }
-    return undefined;
+    const stored = await this.deps.refreshTokens.find(sha256(token));
+    return stored !== undefined && refreshTokenState(stored, this.deps.clock.now()) === 'active' ? { kind: 'refresh_token', token: stored } : undefined;
   }
 }

@@ -15,7 +15,7 @@ export async function introspectRoutes(app: FastifyInstance, { deps }: { deps: H
     const params = singleAll(request.body ?? {});
     const client = await deps.authenticator.authenticate(request.headers.authorization, params, url);
     if (params.token === undefined) throw new InvalidRequest('token is required');
-    const response = await deps.tokenStatus.introspect(client, params.token, params.token_type_hint);
+    const response = await deps.tokenStatus.introspect(client, params.token);
     reply.header('cache-control', 'no-store');
     if ((request.headers.accept ?? '').includes(`application/${INTROSPECTION_JWT_TYPE}`)) {
       const jwt = await deps.tokenStatus.signIntrospection(client, response);

@@ -11,7 +11,7 @@ export async function revokeRoutes(app: FastifyInstance, { deps }: { deps: HttpD
     const params = singleAll(request.body ?? {});
     const client = await deps.authenticator.authenticate(request.headers.authorization, params, url);
     if (params.token === undefined) throw new InvalidRequest('token is required');
-    await deps.tokenStatus.revoke(client, params.token, params.token_type_hint, request.ip);
+    await deps.tokenStatus.revoke(client, params.token, request.ip);
     return reply.header('cache-control', 'no-store').code(200).send();
   });
 }

@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { manualClock } from '../../../test/unit/fixtures.js';
 import { ExpiringMap } from './expiring-map.js';
 
 /** A clock the test moves by hand (seconds since the epoch). */
-function clock(start = 1000) {
-  const c = { now: start, fn: () => c.now };
-  return c;
-}
-
 describe('ExpiringMap: expiry', () => {
   it('keeps an entry until just before its expiry and forgets it at its expiry', () => {
-    const c = clock();
+    const c = manualClock();
     const map = new ExpiringMap<string>(10, c.fn);
     expect(map.set('a', 'A', 1010)).toBe(true);
     expect(map.get('a')).toBe('A');
@@ -21,7 +17,7 @@ describe('ExpiringMap: expiry', () => {
   });
 
   it('never returns an entry set with an expiry already past', () => {
-    const map = new ExpiringMap<string>(10, clock().fn);
+    const map = new ExpiringMap<string>(10, manualClock().fn);
     map.set('a', 'A', 1000);
     map.set('b', 'B', 900);
     expect(map.get('a')).toBeUndefined();
@@ -29,7 +25,7 @@ describe('ExpiringMap: expiry', () => {
   });
 
   it('replaces the value and the expiry of an existing key', () => {
-    const c = clock();
+    const c = manualClock();
     const map = new ExpiringMap<string>(10, c.fn);
     map.set('a', 'A', 1010);
     map.set('a', 'A2', 1100);
@@ -41,7 +37,7 @@ describe('ExpiringMap: expiry', () => {
   });
 
   it('forgets a deleted entry, and deleting an unknown key is harmless', () => {
-    const map = new ExpiringMap<string>(10, clock().fn);
+    const map = new ExpiringMap<string>(10, manualClock().fn);
     map.set('a', 'A', 2000);
     map.delete('a');
     map.delete('never-set');
@@ -50,13 +46,13 @@ describe('ExpiringMap: expiry', () => {
   });
 
   it('answers undefined for an unknown key', () => {
-    expect(new ExpiringMap<string>(10, clock().fn).get('nope')).toBeUndefined();
+    expect(new ExpiringMap<string>(10, manualClock().fn).get('nope')).toBeUndefined();
   });
 });
 
 describe('ExpiringMap: capacity', () => {
   it('holds up to its capacity, then refuses a new key and keeps every live entry', () => {
-    const map = new ExpiringMap<number>(3, clock().fn);
+    const map = new ExpiringMap<number>(3, manualClock().fn);
     expect([map.set('a', 1, 2000), map.set('b', 2, 2000), map.set('c', 3, 2000)]).toEqual([true, true, true]);
     expect(map.set('d', 4, 2000)).toBe(false);
     expect(map.size).toBe(3);
@@ -64,13 +60,13 @@ describe('ExpiringMap: capacity', () => {
   });
 
   it('refuses everything with a capacity of 0', () => {
-    const map = new ExpiringMap<number>(0, clock().fn);
+    const map = new ExpiringMap<number>(0, manualClock().fn);
     expect(map.set('a', 1, 2000)).toBe(false);
     expect(map.size).toBe(0);
   });
 
   it('accepts a new value for an existing key when full', () => {
-    const map = new ExpiringMap<number>(2, clock().fn);
+    const map = new ExpiringMap<number>(2, manualClock().fn);
     map.set('a', 1, 2000);
     map.set('b', 2, 2000);
     expect(map.set('a', 10, 3000)).toBe(true);
@@ -79,7 +75,7 @@ describe('ExpiringMap: capacity', () => {
   });
 
   it('accepts a new value for an existing key that has expired when full', () => {
-    const c = clock();
+    const c = manualClock();
     const map = new ExpiringMap<number>(2, c.fn);
     map.set('long', 1, 5000);
     map.set('a', 2, 1100);
@@ -89,7 +85,7 @@ describe('ExpiringMap: capacity', () => {
   });
 
   it('makes room by dropping expired entries at the head', () => {
-    const c = clock();
+    const c = manualClock();
     const map = new ExpiringMap<number>(2, c.fn);
     map.set('old', 1, 1100);
     map.set('live', 2, 5000);
@@ -100,7 +96,7 @@ describe('ExpiringMap: capacity', () => {
   });
 
   it('makes room by dropping expired entries behind a long-lived one', () => {
-    const c = clock();
+    const c = manualClock();
     const map = new ExpiringMap<number>(3, c.fn);
     map.set('long', 1, 5000);
     map.set('short-1', 2, 1100);
@@ -112,7 +108,7 @@ describe('ExpiringMap: capacity', () => {
   });
 
   it('frees room on delete', () => {
-    const map = new ExpiringMap<number>(1, clock().fn);
+    const map = new ExpiringMap<number>(1, manualClock().fn);
     map.set('a', 1, 2000);
     expect(map.set('b', 2, 2000)).toBe(false);
     map.delete('a');
@@ -120,7 +116,7 @@ describe('ExpiringMap: capacity', () => {
   });
 
   it('sweeps a full map for expired entries at most once per clock tick', () => {
-    const c = clock();
+    const c = manualClock();
     const map = new ExpiringMap<number>(3, c.fn);
     map.set('long', 1, 5000);
     map.set('short', 2, 1100);

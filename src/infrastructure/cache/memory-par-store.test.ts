@@ -1,35 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { authorizationRequest, manualClock } from '../../../test/unit/fixtures.js';
 import type { PushedRequest } from '../../application/ports/par-store.js';
 import { TemporarilyUnavailable } from '../../protocol/errors.js';
 import { MemoryParStore } from './memory-par-store.js';
-
-function clock(start = 1000) {
-  const c = { now: start, fn: () => c.now };
-  return c;
-}
 
 function pushed(expiresAt: number, clientId = 'app'): PushedRequest {
   return {
     clientId,
     expiresAt,
-    request: {
-      clientId,
-      redirectUri: 'https://app.example/cb',
-      scopes: ['openid'],
-      state: 's',
-      nonce: undefined,
-      codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      prompt: [],
-      maxAge: undefined,
-      uiLocales: undefined,
-      loginHint: undefined,
-    },
+    request: authorizationRequest({ clientId, state: 's' }),
   };
 }
 
 describe('MemoryParStore', () => {
   it('finds a saved request by its handle until it expires', async () => {
-    const c = clock();
+    const c = manualClock();
     const store = new MemoryParStore(10, c.fn);
     const request = pushed(1060);
     await store.save('h-1', request);
@@ -41,11 +26,11 @@ describe('MemoryParStore', () => {
   });
 
   it('answers undefined for an unknown handle', async () => {
-    await expect(new MemoryParStore(10, clock().fn).find('nope')).resolves.toBeUndefined();
+    await expect(new MemoryParStore(10, manualClock().fn).find('nope')).resolves.toBeUndefined();
   });
 
   it('forgets a deleted request (the request_uri is single use)', async () => {
-    const store = new MemoryParStore(10, clock().fn);
+    const store = new MemoryParStore(10, manualClock().fn);
     await store.save('h-1', pushed(2000));
     await store.save('h-2', pushed(2000, 'other'));
     await store.delete('h-1');
@@ -54,7 +39,7 @@ describe('MemoryParStore', () => {
   });
 
   it('refuses with temporarily_unavailable when full of pending requests', async () => {
-    const store = new MemoryParStore(1, clock().fn);
+    const store = new MemoryParStore(1, manualClock().fn);
     await store.save('h-1', pushed(2000));
     const error = await store.save('h-2', pushed(2000)).catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(TemporarilyUnavailable);
@@ -68,7 +53,7 @@ describe('MemoryParStore', () => {
   });
 
   it('makes room as requests expire or are deleted', async () => {
-    const c = clock();
+    const c = manualClock();
     const store = new MemoryParStore(1, c.fn);
     await store.save('h-1', pushed(1060));
     c.now = 1060;

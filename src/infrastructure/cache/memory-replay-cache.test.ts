@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { manualClock } from '../../../test/unit/fixtures.js';
 import { TemporarilyUnavailable } from '../../protocol/errors.js';
 import { MemoryReplayCache } from './memory-replay-cache.js';
 
-function clock(start = 1000) {
-  const c = { now: start, fn: () => c.now };
-  return c;
-}
-
 describe('MemoryReplayCache', () => {
   it('answers true the first time, false on reuse until expiry, true again from expiry on', async () => {
-    const c = clock();
+    const c = manualClock();
     const cache = new MemoryReplayCache(10, c.fn);
     await expect(cache.firstUse('jti-1', 1060)).resolves.toBe(true);
     await expect(cache.firstUse('jti-1', 1060)).resolves.toBe(false);
@@ -21,7 +17,7 @@ describe('MemoryReplayCache', () => {
   });
 
   it('keeps the first expiry: a reuse does not extend it', async () => {
-    const c = clock();
+    const c = manualClock();
     const cache = new MemoryReplayCache(10, c.fn);
     await cache.firstUse('jti-1', 1060);
     await cache.firstUse('jti-1', 9999);
@@ -30,14 +26,14 @@ describe('MemoryReplayCache', () => {
   });
 
   it('tells keys apart', async () => {
-    const cache = new MemoryReplayCache(10, clock().fn);
+    const cache = new MemoryReplayCache(10, manualClock().fn);
     await expect(cache.firstUse('a', 2000)).resolves.toBe(true);
     await expect(cache.firstUse('b', 2000)).resolves.toBe(true);
     await expect(cache.firstUse('a', 2000)).resolves.toBe(false);
   });
 
   it('refuses a new key with temporarily_unavailable when full of live keys', async () => {
-    const cache = new MemoryReplayCache(2, clock().fn);
+    const cache = new MemoryReplayCache(2, manualClock().fn);
     await cache.firstUse('a', 2000);
     await cache.firstUse('b', 2000);
     const error = await cache.firstUse('c', 2000).catch((thrown: unknown) => thrown);
@@ -46,13 +42,13 @@ describe('MemoryReplayCache', () => {
   });
 
   it('still detects a reuse when full', async () => {
-    const cache = new MemoryReplayCache(1, clock().fn);
+    const cache = new MemoryReplayCache(1, manualClock().fn);
     await cache.firstUse('a', 2000);
     await expect(cache.firstUse('a', 2000)).resolves.toBe(false);
   });
 
   it('accepts new keys again once old ones expire', async () => {
-    const c = clock();
+    const c = manualClock();
     const cache = new MemoryReplayCache(1, c.fn);
     await cache.firstUse('a', 1060);
     await expect(cache.firstUse('b', 1060)).rejects.toBeInstanceOf(TemporarilyUnavailable);

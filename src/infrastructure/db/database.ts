@@ -10,6 +10,9 @@ export interface Db {
   close(): Promise<void>;
 }
 
+/** SQLite's page cache per connection, KiB. */
+export const PAGE_CACHE_KIB = 2048;
+
 /** Opens the SQLite file (creating its folder) in WAL mode with a busy timeout. */
 export function openDatabase(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -18,6 +21,10 @@ export function openDatabase(path: string): Db {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL'); // safe with WAL: a crash loses at most the last commits, never integrity
   sqlite.pragma('foreign_keys = ON');
+  // better-sqlite3 builds SQLite with a 16 MB page cache; the working set (clients, codes,
+  // sessions, the tail of the audit log) fits in SQLite's own default of 2 MB, and the audit
+  // log's appends would otherwise fill all 16 MB with pages never read again (bench: −9 MB peak).
+  sqlite.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   let closed = false;
   return {

@@ -3,21 +3,28 @@ import type { Logger } from 'pino';
 import type { AuditEvent, AuditLog } from '../../application/ports/repositories.js';
 
 /** At most this many events wait in memory; beyond it a write is forced. */
-const MAX_BUFFERED = 2000;
-const FLUSH_INTERVAL_MS = 1000;
+export const AUDIT_MAX_BUFFERED = 2000;
+/**
+ * An event is written at most this long after it was recorded. Short on purpose: rows that
+ * wait a whole second outlive V8's young generation and pile up as old-space garbage (about
+ * 25 MB of peak memory at 8 000 tokens/s, measured with the bench), while 25 ms still groups
+ * a busy second's events into a few dozen transactions.
+ */
+export const AUDIT_FLUSH_DELAY_MS = 25;
 
 type Row = [at_ms: number, event: string, client_id: string | null, user_id: string | null, ip: string | null, details: string | null];
 
 /**
  * The audit log, written off the request path: events are buffered and written in one
- * transaction every second (or when the buffer fills), and flushed on shutdown. One prepared
+ * transaction at most AUDIT_FLUSH_DELAY_MS after the first of them (at once when the buffer
+ * fills), and flushed on shutdown. No timer runs while nothing waits. One prepared
  * INSERT run per row inside the transaction: on the token endpoint's heartbeat this costs a
  * few microseconds per event, where a query builder compiling a fresh multi-row statement at
  * each flush cost far more.
  */
 export class SqliteAuditLog implements AuditLog {
   private buffer: Row[] = [];
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
   private readonly writeBatch: (rows: Row[]) => void;
 
   constructor(
@@ -30,17 +37,25 @@ export class SqliteAuditLog implements AuditLog {
     this.writeBatch = sqlite.transaction((rows: Row[]) => {
       for (const row of rows) insert.run(...row);
     });
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
   }
 
   record(event: AuditEvent): void {
     this.buffer.push([this.nowMs(), event.event, event.clientId ?? null, event.userId ?? null, event.ip ?? null, event.details ? JSON.stringify(event.details) : null]);
-    // Written on the next turn of the event loop, not inside the request that recorded it.
-    if (this.buffer.length === MAX_BUFFERED) setImmediate(() => void this.flush());
+    // Written later, never inside the request that recorded it.
+    if (this.buffer.length === AUDIT_MAX_BUFFERED) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(this.flushNow, 0);
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(this.flushNow, AUDIT_FLUSH_DELAY_MS);
+      this.timer.unref(); // close() flushes what waits; a pending write must not hold the process
+    }
   }
 
+  private readonly flushNow = (): void => void this.flush();
+
   async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const batch = this.buffer;
     if (batch.length === 0) return;
     this.buffer = [];
@@ -52,7 +67,6 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
     await this.flush();
   }
 }

@@ -1,8 +1,10 @@
 /**
  * npm run bench — Trusty beside node-oidc-provider (the reference) and bare Fastify + jose
- * (bench/limit.ts), each scenario run on each server in turn after a warm-up, with autocannon.
- * Options: --duration <s> (10), --connections <n> (50), --warmup <s> (3), --scenario <a|b|c|d|e> (repeatable),
- * --profile (a CPU profile of Trusty in bench/results/profile/).
+ * (bench/limit.ts), with autocannon. Each scenario warms every server up, then runs on each
+ * server in turn, round after round; the table shows each server's median round, so a burst
+ * of noise on a shared machine moves one round, not the result.
+ * Options: --duration <s> (10), --rounds <n> (3), --connections <n> (50), --warmup <s> (3),
+ * --scenario <a|b|c|d|e> (repeatable), --profile (a CPU profile of Trusty in bench/results/profile/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +20,7 @@ import { runFlows } from './flow.js';
 const { values: options } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '3' },
     scenario: { type: 'string', multiple: true },
@@ -30,6 +33,10 @@ const { values: options } = parseArgs({
 const duration = Number(options.duration);
 const connections = Number(options.connections);
 const warmup = Number(options.warmup);
+const rounds = Number(options.rounds);
+for (const [name, value] of Object.entries({ duration, connections, warmup, rounds })) {
+  if (!Number.isInteger(value) || value < (name === 'warmup' ? 0 : 1)) throw new Error(`--${name} must be a whole number${name === 'warmup' ? '' : ' above 0'}`);
+}
 const SCENARIOS = ['a', 'b', 'c', 'd', 'e'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const selected = (options.scenario?.length ? options.scenario : SCENARIOS) as Scenario[];
@@ -40,6 +47,11 @@ const TITLES: Record<Scenario, string> = {
   d: 'discovery document',
   e: 'whole code flow: PAR + private_key_jwt + DPoP + login + token (1 connection)',
 };
+
+/** Issue 5's targets: Trusty / reference requests per second, per scenario. */
+const RATIO_TARGETS: Partial<Record<Scenario, number>> = { a: 2.0, b: 1.8, c: 2.0, d: 4.0 };
+const PEAK_RSS_TARGET_MB = 120;
+const IDLE_RSS_MARGIN_MB = 10;
 
 const root = new URL('..', import.meta.url).pathname;
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -189,6 +201,7 @@ async function sample(target: Target, scenario: Exclude<Scenario, 'e'>, request:
 interface Row {
   scenario: Scenario;
   server: Name;
+  round: number;
   rps: number;
   p50: number;
   p99: number;
@@ -196,29 +209,37 @@ interface Row {
   non2xx: number;
 }
 
+/** One server's part of a scenario: checked once, then run for as many windows as asked. */
+type Runner = (seconds: number) => Promise<Omit<Row, 'scenario' | 'server' | 'round'>>;
+
 async function cannon(url: string, opts: Partial<autocannon.Options> & { seconds: number }): Promise<autocannon.Result> {
   return autocannon({ url, connections, duration: opts.seconds, ...opts });
 }
 
-async function runScenario(scenario: Scenario, target: Target, rates: Map<Name, number>): Promise<Row | undefined> {
+const fromCannon = (result: autocannon.Result) => ({
+  rps: result.requests.average,
+  p50: result.latency.p50,
+  p99: result.latency.p99,
+  errors: result.errors + result.timeouts,
+  non2xx: result.non2xx,
+});
+
+/** Token requests per second seen so far per server (a, b), to size the assertions b signs ahead. */
+const rates = new Map<Name, number>();
+
+async function prepare(scenario: Scenario, target: Target): Promise<Runner | undefined> {
   if (scenario === 'e') {
     if (target.name === 'limit') return undefined;
-    await runFlows(target, { seconds: warmup, clientKey: clientKeys.privateKey, callback: CALLBACK });
-    const flows = await runFlows(target, { seconds: duration, clientKey: clientKeys.privateKey, callback: CALLBACK });
-    return { scenario, server: target.name, rps: flows.perSecond, p50: flows.p50, p99: flows.p99, errors: flows.errors, non2xx: 0 };
+    return async (seconds) => {
+      const flows = await runFlows(target, { seconds, clientKey: clientKeys.privateKey, callback: CALLBACK });
+      return { rps: flows.perSecond, p50: flows.p50, p99: flows.p99, errors: flows.errors, non2xx: 0 };
+    };
   }
   let request: { url: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: string };
-  let bodies: string[] | undefined;
   if (scenario === 'a') {
     request = { url: target.token, method: 'POST', headers: { ...FORM, authorization: basic('svc-basic') }, body: form({ grant_type: 'client_credentials', scope: 'invoices:read', resource: API }) };
   } else if (scenario === 'b') {
-    request = { url: target.token, method: 'POST', headers: FORM, body: '' };
-    const expected = Math.ceil((rates.get(target.name) ?? 5000) * 1.2 * (duration + warmup)) + 10;
-    const list = await assertions(target.issuer, expected);
-    bodies = list.map((a) =>
-      form({ grant_type: 'client_credentials', scope: 'invoices:read', resource: API, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a }),
-    );
-    request.body = bodies.pop()!;
+    request = { url: target.token, method: 'POST', headers: FORM, body: (await assertionBodies(target.issuer, 1))[0] };
   } else if (scenario === 'c') {
     const issued = await post(target.token, form({ grant_type: 'client_credentials', scope: 'invoices:read', resource: target.name === 'reference' ? OPAQUE_API : API }), { authorization: basic('svc-basic') });
     request = { url: target.introspection, method: 'POST', headers: { ...FORM, authorization: basic('introspector') }, body: form({ token: String(issued.json.access_token) }) };
@@ -226,14 +247,44 @@ async function runScenario(scenario: Scenario, target: Target, rates: Map<Name, 
     request = { url: `${target.issuer}/.well-known/openid-configuration`, method: 'GET', headers: {} };
   }
   await sample(target, scenario, request);
-  const url = request.url;
   const base = { method: request.method, headers: request.headers, body: request.body } as const;
-  const perRequest = bodies && {
-    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies.pop() ?? '' }) }],
+  return async (seconds) => {
+    let perRequest: Partial<autocannon.Options> = {};
+    if (scenario === 'b') {
+      // Each request needs its own assertion (a fresh jti): all of them signed before the window.
+      // As many as the fastest rate seen so far on this server allows, and half as many again.
+      const bodies = await assertionBodies(target.issuer, Math.ceil((rates.get(target.name) ?? 5000) * 1.5 * seconds) + 100);
+      perRequest = { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies.pop() ?? '' }) }] };
+    }
+    const result = fromCannon(await cannon(request.url, { ...base, ...perRequest, seconds }));
+    if (scenario === 'a' || scenario === 'b') rates.set(target.name, Math.max(rates.get(target.name) ?? 0, result.rps));
+    return result;
   };
-  await cannon(url, { ...base, ...perRequest, seconds: warmup });
-  const result = await cannon(url, { ...base, ...perRequest, seconds: duration });
-  return { scenario, server: target.name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+}
+
+async function assertionBodies(issuer: string, count: number): Promise<string[]> {
+  return (await assertions(issuer, count)).map((assertion) =>
+    form({ grant_type: 'client_credentials', scope: 'invoices:read', resource: API, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }),
+  );
+}
+
+/** Scenario a at one connection: the time of one token request with nothing queued before it. */
+async function singleConnection(target: Target) {
+  const result = await cannon(target.token, {
+    connections: 1,
+    method: 'POST',
+    headers: { ...FORM, authorization: basic('svc-basic') },
+    body: form({ grant_type: 'client_credentials', scope: 'invoices:read', resource: API }),
+    seconds: duration,
+  });
+  // autocannon records whole milliseconds: 0 means under 1 ms. The mean time per request is exact.
+  return { rps: result.requests.average, meanMs: 1000 / result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 const targets: Target[] = [];
@@ -242,54 +293,116 @@ try {
   await new Promise((r) => setTimeout(r, 1000));
   for (const target of targets) target.idleRssMb = statusMb(target.process.pid!, 'VmRSS');
   const rows: Row[] = [];
-  const rates = new Map<Name, number>();
+  let single: Awaited<ReturnType<typeof singleConnection>> | undefined;
   for (const scenario of selected) {
+    const runners: Array<[Target, Runner]> = [];
     for (const target of targets) {
-      const row = await runScenario(scenario, target, rates);
-      if (row === undefined) continue;
-      if (scenario === 'a') rates.set(target.name, row.rps);
-      rows.push(row);
-      const pid = target.process.pid!;
-      console.error(
-        `${scenario} ${target.name.padEnd(9)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}  non-2xx ${row.non2xx}  rss ${round(statusMb(pid, 'VmRSS'))} MB  peak ${round(statusMb(pid, 'VmHWM'))} MB`,
-      );
+      const runner = await prepare(scenario, target);
+      if (runner === undefined) continue;
+      runners.push([target, runner]);
+      if (warmup > 0) await runner(warmup);
+    }
+    for (let round = 1; round <= rounds; round++) {
+      for (const [target, runner] of runners) {
+        const row = { scenario, server: target.name, round, ...(await runner(duration)) };
+        rows.push(row);
+        const pid = target.process.pid!;
+        console.error(
+          `${scenario} ${String(round).padStart(2)} ${target.name.padEnd(9)} ${row.rps.toFixed(scenario === 'e' ? 1 : 0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}  non-2xx ${row.non2xx}  rss ${round1(statusMb(pid, 'VmRSS'))} MB  peak ${round1(statusMb(pid, 'VmHWM'))} MB`,
+        );
+      }
+    }
+    if (scenario === 'a') {
+      single = await singleConnection(targets[0]!);
+      console.error(`a  1 connection trusty ${single.rps.toFixed(0)} req/s  mean ${single.meanMs.toFixed(2)} ms  p50 ${single.p50} ms  p99 ${single.p99} ms`);
     }
   }
-  const memory = Object.fromEntries(targets.map((t) => [t.name, { idleRssMb: round(t.idleRssMb), peakRssMb: round(statusMb(t.process.pid!, 'VmHWM')) }]));
-  report(rows, memory);
+  const memory = Object.fromEntries(targets.map((t) => [t.name, { idleRssMb: round1(t.idleRssMb), peakRssMb: round1(statusMb(t.process.pid!, 'VmHWM')) }])) as Record<Name, Memory>;
+  report(rows, memory, single);
 } finally {
   for (const target of targets) target.process.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
 }
 
-function round(n: number): number {
+interface Memory {
+  idleRssMb: number;
+  peakRssMb: number;
+}
+
+interface Summary {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** A server's median round of a scenario; errors and non-2xx answers add up over all rounds. */
+function summarise(rows: Row[], scenario: Scenario, server: Name): Summary | undefined {
+  const own = rows.filter((r) => r.scenario === scenario && r.server === server);
+  if (own.length === 0) return undefined;
+  const sum = (pick: (r: Row) => number) => own.reduce((n, r) => n + pick(r), 0);
+  return { rps: median(own.map((r) => r.rps)), p50: median(own.map((r) => r.p50)), p99: median(own.map((r) => r.p99)), errors: sum((r) => r.errors), non2xx: sum((r) => r.non2xx) };
+}
+
+function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-function report(rows: Row[], memory: Record<string, { idleRssMb: number; peakRssMb: number }>) {
-  const get = (scenario: Scenario, server: Name) => rows.find((r) => r.scenario === scenario && r.server === server);
+function report(rows: Row[], memory: Record<Name, Memory>, single: Awaited<ReturnType<typeof singleConnection>> | undefined) {
   const lines = [
-    `Trusty beside node-oidc-provider — ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, ${duration} s per run, ${connections} connections`,
+    `Trusty beside node-oidc-provider — ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, median of ${rounds} rounds of ${duration} s, ${connections} connections`,
     '',
     '| Scenario | Trusty req/s | p50 / p99 ms | Reference req/s | p50 / p99 ms | Trusty / reference | Limit req/s | Errors / non-2xx |',
     '|---|---|---|---|---|---|---|---|',
   ];
+  const checks: Array<[string, boolean]> = [];
   for (const scenario of selected) {
-    const t = get(scenario, 'trusty');
-    const r = get(scenario, 'reference');
-    const l = get(scenario, 'limit');
+    const t = summarise(rows, scenario, 'trusty');
+    const r = summarise(rows, scenario, 'reference');
+    const l = summarise(rows, scenario, 'limit');
     if (!t || !r) continue;
     const unit = scenario === 'e' ? ' flows/s' : '';
+    const digits = scenario === 'e' ? 1 : 0;
+    const ratio = t.rps / r.rps;
+    const errors = t.errors + r.errors + (l?.errors ?? 0);
+    const non2xx = t.non2xx + r.non2xx + (l?.non2xx ?? 0);
     lines.push(
-      `| ${scenario}. ${TITLES[scenario]} | ${t.rps.toFixed(scenario === 'e' ? 1 : 0)}${unit} | ${t.p50} / ${t.p99} | ${r.rps.toFixed(scenario === 'e' ? 1 : 0)}${unit} | ${r.p50} / ${r.p99} | ${(t.rps / r.rps).toFixed(2)} × | ${l ? l.rps.toFixed(0) : '—'} | ${t.errors + r.errors + (l?.errors ?? 0)} / ${t.non2xx + r.non2xx + (l?.non2xx ?? 0)} |`,
+      `| ${scenario}. ${TITLES[scenario]} | ${t.rps.toFixed(digits)}${unit} | ${t.p50} / ${t.p99} | ${r.rps.toFixed(digits)}${unit} | ${r.p50} / ${r.p99} | ${ratio.toFixed(2)} × | ${l ? l.rps.toFixed(0) : '—'} | ${errors} / ${non2xx} |`,
     );
+    const target = RATIO_TARGETS[scenario];
+    if (target !== undefined) checks.push([`${scenario}: Trusty / reference ${ratio.toFixed(2)} × ≥ ${target} ×`, ratio >= target]);
+    checks.push([`${scenario}: Trusty p99 ${t.p99} ms ≤ the reference's ${r.p99} ms`, t.p99 <= r.p99]);
+    checks.push([`${scenario}: 0 errors and 0 non-2xx (${errors} / ${non2xx})`, errors === 0 && non2xx === 0]);
+  }
+  if (single !== undefined) {
+    lines.push('', `Scenario a at 1 connection (Trusty): ${single.rps.toFixed(0)} req/s, mean ${single.meanMs.toFixed(2)} ms, p50 ${single.p50} ms, p99 ${single.p99} ms.`);
+    checks.push([`a at 1 connection: p50 ${single.p50} ms < 1 ms (mean ${single.meanMs.toFixed(2)} ms)`, single.p50 < 1 && single.errors === 0 && single.non2xx === 0]);
   }
   lines.push('', '| Memory | Idle RSS MB | Peak RSS MB |', '|---|---|---|');
   for (const [name, m] of Object.entries(memory)) lines.push(`| ${name} | ${m.idleRssMb} | ${m.peakRssMb} |`);
+  checks.push([`idle RSS ${memory.trusty.idleRssMb} MB ≤ the reference's ${memory.reference.idleRssMb} + ${IDLE_RSS_MARGIN_MB} MB`, memory.trusty.idleRssMb <= memory.reference.idleRssMb + IDLE_RSS_MARGIN_MB]);
+  checks.push([`peak RSS ${memory.trusty.peakRssMb} MB ≤ ${PEAK_RSS_TARGET_MB} MB`, memory.trusty.peakRssMb <= PEAK_RSS_TARGET_MB]);
+  lines.push('', 'Targets (issue 5):', ...checks.map(([text, ok]) => `  ${ok ? 'met   ' : 'MISSED'}  ${text}`));
   console.log(lines.join('\n'));
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   writeFileSync(
     join(root, 'bench/results/latest.json'),
-    JSON.stringify({ at: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model.trim(), node: process.version }, duration, connections, rows, memory }, null, 2),
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        machine: { cpus: cpus().length, model: cpus()[0]?.model.trim(), node: process.version },
+        duration,
+        rounds,
+        connections,
+        summary: Object.fromEntries(selected.map((scenario) => [scenario, Object.fromEntries((['trusty', 'reference', 'limit'] as const).map((n) => [n, summarise(rows, scenario, n)]))])),
+        singleConnection: single,
+        memory,
+        targets: checks.map(([text, met]) => ({ text, met })),
+        rows,
+      },
+      null,
+      2,
+    ),
   );
 }

@@ -61,7 +61,7 @@ describe('FAPI 2.0 flow with openid-client: PAR + private_key_jwt + DPoP', () =>
     // RFC 9207 and FAPI 2.0: iss in the response; 303 after the login POST.
     expect(callback.searchParams.get('iss')).toBe(server.issuer);
     expect(callback.searchParams.get('state')).toBe('st');
-    expect(browser.redirectStatuses).toEqual([303, 303]); // login POST → interaction → callback
+    expect(browser.redirectStatuses).toEqual([303]); // login POST → callback
 
     expect(tokens.token_type).toBe('dpop');
     const jkt = await calculateJwkThumbprint(await exportJWK(dpopKey.publicKey), 'sha256');

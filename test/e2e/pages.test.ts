@@ -198,7 +198,8 @@ describe('the login page', () => {
   });
 
   it('sets trusty_session HttpOnly, SameSite=Lax, Path=/, not Secure on an http issuer, and a new value at each login', async () => {
-    const { browser, page, form } = await loginPage();
+    // A client that asks for consent: the interaction outlives the login, so it can be posted twice.
+    const { browser, page, form } = await loginPage(new Browser(), 'spa');
     const interaction = browser.cookie('trusty_interaction');
     expect(interaction).toBe(new URL(page.url).pathname.split('/')[2]);
     const post = () =>
@@ -393,25 +394,32 @@ describe('the SSO session (OIDC Core §3.1.2.1 prompt and max_age)', () => {
     expect(page.html).toContain('name="password"');
   });
 
-  // The other way round: the password just typed in this interaction satisfies max_age=0 even
-  // when the second ticks before the post-login GET.
-  it('issues the code after a password typed under max_age=0 even if a second passed', async () => {
-    const { browser, page, form } = await loginPage(new Browser(), 'web-app', { max_age: '0' });
+  // The other way round: the password just typed in this interaction satisfies max_age=0, at
+  // once (the login POST sends the code) and when the second ticks before the consent page.
+  it('issues the code after a password typed under max_age=0, even if a second passed before consent', async () => {
+    const direct = await loginPage(new Browser(), 'web-app', { max_age: '0' });
+    const done = await direct.browser.submit(direct.page, direct.form, ALICE);
+    expect(direct.browser.redirectStatuses).toEqual([303]);
+    expect(query(done.url).code).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const { browser, page, form } = await loginPage(new Browser(), 'spa', { max_age: '0' });
     const interaction = browser.cookie('trusty_interaction')!;
     const login = await fetch(new URL(form.action, page.url), {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `trusty_interaction=${interaction}` },
-      body: new URLSearchParams({ ...form.fields, ...ALICE }).toString(),
+      body: new URLSearchParams({ ...form.fields, ...ERIN }).toString(),
     });
     expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe(`/interaction/${interaction}`);
     server.clock.advance(1);
-    const next = await fetch(new URL(login.headers.get('location')!, page.url), {
-      redirect: 'manual',
-      headers: { cookie: `trusty_interaction=${interaction}; ${setCookies(login.headers, 'trusty_session')[0]!.split(';')[0]}` },
-    });
-    expect(next.status).toBe(303);
-    expect(query(next.headers.get('location')!).code).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const session = setCookies(login.headers, 'trusty_session')[0]!.split(';')[0];
+    const cookie = `trusty_interaction=${interaction}; ${session}`;
+    const consent = await fetch(new URL(login.headers.get('location')!, page.url), { redirect: 'manual', headers: { cookie } });
+    expect(consent.status).toBe(200);
+    const html = await consent.text();
+    expect(html).toContain('name="decision" value="approve"');
+    expect(html).not.toContain('name="password"');
   });
 });
 
@@ -481,7 +489,7 @@ describe("the consent page ('spa' requires consent)", () => {
     const { page: login, form } = await loginPage(other, 'spa', { scope: 'openid profile' });
     const done = await other.submit(login, form, DAVE);
     expect(done.status).toBe(0);
-    expect(other.redirectStatuses).toEqual([303, 303]); // login POST → interaction → callback
+    expect(other.redirectStatuses).toEqual([303]); // login POST → callback: nothing left to ask
     expect(query(done.url).code).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     // A scope not yet granted, or prompt=consent, brings the page back.

@@ -94,8 +94,11 @@ export class AuthorizationService {
     return this.issue(interaction.request, step.userId, step.authTime, session);
   }
 
-  /** Checks a username and password; undefined when wrong (the caller re-renders the form). */
-  async login(interaction: Interaction, username: string, password: string, ip: string): Promise<User | undefined> {
+  /**
+   * Checks a username and password; undefined when wrong (the caller re-renders the form).
+   * On success, the interaction now acts for the user.
+   */
+  async login(interaction: Interaction, username: string, password: string, ip: string): Promise<{ user: User; interaction: Interaction } | undefined> {
     const user = username.length <= 128 && password.length <= 1024 ? await this.deps.users.findByUsername(username) : undefined;
     const hash = user?.passwordHash ?? (await this.fakeHash());
     const ok = (await this.deps.passwords.verify(password, hash)) && user !== undefined;
@@ -104,9 +107,10 @@ export class AuthorizationService {
       this.deps.audit.record({ event: 'login.failure', clientId, ip, details: { username: username.slice(0, 128) } });
       return undefined;
     }
-    await this.deps.interactions.setAuthenticated(interaction.id, user.id, this.deps.clock.now());
+    const authTime = this.deps.clock.now();
+    await this.deps.interactions.setAuthenticated(interaction.id, user.id, authTime);
     this.deps.audit.record({ event: 'login.success', clientId, userId: user.id, ip });
-    return user;
+    return { user, interaction: { ...interaction, userId: user.id, authTime } };
   }
 
   /** The consent page's decision. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SESSION_COOKIE, sessionCookieOptions } from '../cookies.js';
 import type { HttpDeps } from '../deps.js';
-import { assertCsrf, loadInteraction, renderLogin } from '../outcome.js';
+import { assertCsrf, loadInteraction, renderLogin, sendOutcome } from '../outcome.js';
 
 type LoginForm = { username?: unknown; password?: unknown; csrf_token?: unknown };
 
@@ -16,17 +16,20 @@ export async function loginRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
       assertCsrf(interaction, text(form.csrf_token));
       const username = text(form.username) ?? '';
       const password = text(form.password) ?? '';
-      const user = await deps.authorization.login(interaction, username, password, request.ip);
-      if (user === undefined) {
+      const loggedIn = await deps.authorization.login(interaction, username, password, request.ip);
+      if (loggedIn === undefined) {
         const client = await deps.authorization.clientOf(interaction);
         return renderLogin(request, reply, interaction, client, { error: 'login.invalid_credentials', username }, 401);
       }
       // A fresh session id at every login (no session fixation); the old one ends.
       const previous = request.cookies[SESSION_COOKIE];
       if (previous !== undefined) await deps.sessions.end(previous);
-      const { cookieValue } = await deps.sessions.start(user.id);
+      const { cookieValue, session } = await deps.sessions.start(loggedIn.user.id);
       reply.setCookie(SESSION_COOKIE, cookieValue, sessionCookieOptions(deps.secureCookies, deps.sessionTtl));
-      // Post/redirect/get: the interaction page shows consent or sends the code.
+      // Nothing left to ask: straight back to the client with the code, one hop fewer.
+      // Otherwise post/redirect/get: the interaction page shows the consent form.
+      const outcome = await deps.authorization.resume(loggedIn.interaction, session);
+      if (outcome.kind === 'redirect') return sendOutcome(request, reply, outcome, deps);
       return reply.header('cache-control', 'no-store').redirect(`/interaction/${interaction.id}`, 303);
     },
   );

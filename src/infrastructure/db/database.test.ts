@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase, PAGE_CACHE_KIB, withStatementCache } from './database.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('openDatabase', () => {
+  it('opens the file in WAL mode with foreign keys and a bounded page cache, and runs kysely queries on cached statements', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trusty-db-'));
+    dirs.push(dir);
+    const db = openDatabase(join(dir, 'nested', 'trusty.db'));
+    expect(db.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.sqlite.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
+    db.sqlite.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const kysely = db.kysely as unknown as import('kysely').Kysely<{ t: { id: number; v: string } }>;
+    for (const v of ['a', 'b', 'c']) await kysely.insertInto('t').values({ id: v.charCodeAt(0), v }).execute();
+    const rows = await kysely.selectFrom('t').select(['v']).where('id', '>', 97).orderBy('id').execute();
+    expect(rows).toEqual([{ v: 'b' }, { v: 'c' }]);
+    // A transaction (BEGIN/COMMIT through the same cache) and a failed one that rolls back.
+    await kysely.transaction().execute(async (trx) => trx.insertInto('t').values({ id: 1, v: 'x' }).execute());
+    await expect(kysely.transaction().execute(async (trx) => trx.insertInto('t').values({ id: 1, v: 'dup' }).execute())).rejects.toThrow(/UNIQUE/);
+    expect((await kysely.selectFrom('t').select(['v']).where('id', '=', 1).execute())).toEqual([{ v: 'x' }]);
+    await db.close();
+  });
+});
+
+describe('withStatementCache', () => {
+  it('prepares each SQL text once, and forgets the oldest beyond its size', () => {
+    const sqlite = new SQLite(':memory:');
+    let prepared = 0;
+    const counting = new Proxy(sqlite, {
+      get: (target, key) => (key === 'prepare' ? (sql: string) => (prepared++, target.prepare(sql)) : Reflect.get(target, key, target)),
+    });
+    const cached = withStatementCache(counting, 2);
+    const one = cached.prepare('SELECT 1');
+    expect(cached.prepare('SELECT 1')).toBe(one);
+    cached.prepare('SELECT 2');
+    expect(prepared).toBe(2);
+    cached.prepare('SELECT 3'); // evicts SELECT 1
+    expect(cached.prepare('SELECT 2')).toBeDefined();
+    expect(prepared).toBe(3);
+    expect(cached.prepare('SELECT 1')).not.toBe(one);
+    expect(prepared).toBe(4);
+    expect(cached.prepare('SELECT 1').all([])).toEqual([{ 1: 1 }]);
+    cached.close();
+    expect(sqlite.open).toBe(false);
+  });
+});

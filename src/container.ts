@@ -36,8 +36,11 @@ import { SqliteSessionRepository } from './infrastructure/sqlite/session-reposit
 import { SqliteTokenRevocations } from './infrastructure/sqlite/token-revocations.js';
 import { SqliteUserRepository } from './infrastructure/sqlite/user-repository.js';
 
-/** Live single-use values remembered (client-assertion and DPoP jti): about 150 bytes each. */
-const REPLAY_CACHE_CAPACITY = 200_000;
+/**
+ * Live single-use values remembered (client-assertion and DPoP jti), about 80 bytes each: at most
+ * 40 MB, enough for 1 600 private_key_jwt or DPoP requests per second held for 300 s each.
+ */
+const REPLAY_CACHE_CAPACITY = 500_000;
 /** How often expired codes, sessions, tokens and old audit events are deleted. */
 const PURGE_INTERVAL_MS = 10 * 60_000;
 /** Pushed requests waiting for the browser. */

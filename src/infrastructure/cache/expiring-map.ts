@@ -1,11 +1,12 @@
 /**
- * A Map with a size bound and per-entry expiry, O(1) per operation (amortized): entries sit in
- * insertion order, expired ones are dropped from the oldest end as new ones arrive. When full
- * of live entries it refuses new ones rather than forget a live one (forgetting a jti would
- * allow a replay).
+ * A set of keys with a size bound and per-key expiry (seconds), O(1) per operation
+ * (amortized): keys sit in insertion order, expired ones are dropped from the oldest end as new
+ * ones arrive. When full of live keys it refuses new ones rather than forget a live one
+ * (forgetting a jti would allow a replay). One Map entry per key, the expiry as its value:
+ * nothing else is allocated per key.
  */
-export class ExpiringMap<V> {
-  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+export class ExpiringKeys {
+  private readonly expiries = new Map<string, number>();
   private lastFullSweep = -Infinity;
 
   constructor(
@@ -14,45 +15,72 @@ export class ExpiringMap<V> {
   ) {}
 
   get size(): number {
-    return this.entries.size;
+    return this.expiries.size;
   }
 
-  get(key: string): V | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
+  /** True while `key` is live. */
+  has(key: string): boolean {
+    const expiresAt = this.expiries.get(key);
+    if (expiresAt === undefined) return false;
+    if (expiresAt <= this.now()) {
+      this.forget(key);
+      return false;
     }
-    return entry.value;
+    return true;
   }
 
-  /** False when the map is full of live entries. */
-  set(key: string, value: V, expiresAt: number): boolean {
+  /** Adds `key` (or moves its expiry); false when full of live keys. */
+  add(key: string, expiresAt: number): boolean {
     const now = this.now();
     this.dropExpiredHead(now);
-    if (this.entries.size >= this.capacity && !this.entries.has(key)) {
-      // Entries expire at different times: a long-lived head can hide expired ones behind it.
-      // A full pass at most once a second keeps a truly full map from costing O(n) per call.
+    if (this.expiries.size >= this.capacity && !this.expiries.has(key)) {
+      // Keys expire at different times: a long-lived head can hide expired ones behind it.
+      // A full pass at most once a second keeps a truly full set from costing O(n) per call.
       if (now > this.lastFullSweep) {
         this.lastFullSweep = now;
-        for (const [k, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(k);
+        for (const [k, at] of this.expiries) if (at <= now) this.forget(k);
       }
-      if (this.entries.size >= this.capacity) return false;
+      if (this.expiries.size >= this.capacity) return false;
     }
-    this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt });
+    this.expiries.delete(key);
+    this.expiries.set(key, expiresAt);
     return true;
   }
 
   delete(key: string): void {
-    this.entries.delete(key);
+    this.forget(key);
+  }
+
+  /** Every removal goes through here, so a subclass can drop what it keeps beside the key. */
+  protected forget(key: string): void {
+    this.expiries.delete(key);
   }
 
   private dropExpiredHead(now: number): void {
-    for (const [key, entry] of this.entries) {
-      if (entry.expiresAt > now) return;
-      this.entries.delete(key);
+    for (const [key, expiresAt] of this.expiries) {
+      if (expiresAt > now) return;
+      this.forget(key);
     }
+  }
+}
+
+/** ExpiringKeys with a value per key. */
+export class ExpiringMap<V> extends ExpiringKeys {
+  private readonly values = new Map<string, V>();
+
+  get(key: string): V | undefined {
+    return this.has(key) ? this.values.get(key) : undefined;
+  }
+
+  /** False when the map is full of live entries. */
+  set(key: string, value: V, expiresAt: number): boolean {
+    if (!this.add(key, expiresAt)) return false;
+    this.values.set(key, value);
+    return true;
+  }
+
+  protected override forget(key: string): void {
+    super.forget(key);
+    this.values.delete(key);
   }
 }

@@ -15,6 +15,7 @@ const config = JSON.parse(process.env.LIMIT_CONFIG ?? '{}') as {
   clientJwk: JWK;
   signingJwk: JWK & { kid: string };
   resource: string;
+  discovery: string;
 };
 const digest = (value: string) => createHash('sha256').update(value).digest();
 const secretDigest = digest(config.secret);
@@ -23,7 +24,8 @@ const { d: _d, ...publicJwk } = config.signingJwk as JWK & { d?: string };
 const verifyKey = await importJWK(publicJwk, 'ES256');
 const clientKeys = createLocalJWKSet({ keys: [config.clientJwk] });
 const seen = new Set<string>();
-const discovery = { issuer: config.issuer, token_endpoint: `${config.issuer}/token`, introspection_endpoint: `${config.issuer}/introspect`, jwks_uri: `${config.issuer}/jwks` };
+// Trusty's own document (bench/run.ts swaps in this server's issuer): the same bytes to write.
+const discovery = config.discovery;
 
 function basicClient(header: string | undefined): string | undefined {
   if (!header?.startsWith('Basic ')) return undefined;
@@ -67,6 +69,6 @@ app.post('/introspect', async (request, reply) => {
     return reply.send({ active: false });
   }
 });
-app.get('/.well-known/openid-configuration', async () => discovery);
+app.get('/.well-known/openid-configuration', (_request, reply) => reply.header('content-type', 'application/json; charset=utf-8').send(discovery));
 await app.listen({ port: config.port, host: '127.0.0.1' });
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -152,10 +152,12 @@ async function startReference(): Promise<Target> {
   return withEndpoints({ name: 'reference', issuer, process: child, idleRssMb: 0, token: '', introspection: '' });
 }
 
-async function startLimit(): Promise<Target> {
+/** The bare routes; their discovery document is Trusty's, byte for byte but for the issuer, so d compares like with like. */
+async function startLimit(trusty: Target): Promise<Target> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const env = { ...process.env, LIMIT_CONFIG: JSON.stringify({ port, issuer, secret: SECRET, clientJwk, signingJwk, resource: API }) };
+  const discovery = (await (await fetch(`${trusty.issuer}/.well-known/openid-configuration`)).text()).replaceAll(trusty.issuer, issuer);
+  const env = { ...process.env, LIMIT_CONFIG: JSON.stringify({ port, issuer, secret: SECRET, clientJwk, signingJwk, resource: API, discovery }) };
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/limit.ts')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor(`${issuer}/.well-known/openid-configuration`, child);
   return withEndpoints({ name: 'limit', issuer, process: child, idleRssMb: 0, token: '', introspection: '' });
@@ -286,7 +288,8 @@ function median(values: number[]): number {
 
 const targets: Target[] = [];
 try {
-  targets.push(await startTrusty(), await startReference(), await startLimit());
+  const trusty = await startTrusty();
+  targets.push(trusty, await startReference(), await startLimit(trusty));
   await new Promise((r) => setTimeout(r, 1000));
   for (const target of targets) target.idleRssMb = statusMb(target.process.pid!, 'VmRSS');
   const rows: Row[] = [];

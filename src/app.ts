@@ -44,7 +44,6 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
   // (JSON included) is refused with 400 invalid_request by the error handler.
   app.removeAllContentTypeParsers();
   await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES });
-  await app.register(fastifyCookie);
   await app.register(viewsPlugin);
   await app.register(securityHeadersPlugin);
   await app.register(errorHandlerPlugin, { issuer: deps.issuer });
@@ -53,15 +52,19 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
   await app.register(assetRoutes);
   await app.register(discoveryRoutes, { deps });
   await app.register(jwksRoutes, { deps });
-  await app.register(authorizeRoutes, { deps });
-  await app.register(interactionRoutes, { deps });
-  await app.register(loginRoutes, { deps });
-  await app.register(consentRoutes, { deps });
+  // The browser's pages, the only routes with cookies: API endpoints skip the cookie hook.
+  await app.register(async (pages) => {
+    await pages.register(fastifyCookie);
+    await pages.register(authorizeRoutes, { deps });
+    await pages.register(interactionRoutes, { deps });
+    await pages.register(loginRoutes, { deps });
+    await pages.register(consentRoutes, { deps });
+    await pages.register(logoutRoutes, { deps });
+  });
   await app.register(parRoutes, { deps });
   await app.register(tokenRoutes, { deps });
   await app.register(revokeRoutes, { deps });
   await app.register(introspectRoutes, { deps });
-  await app.register(logoutRoutes, { deps });
   await app.register(userinfoRoutes, { deps });
   return app;
 }

@@ -342,7 +342,7 @@ function summarise(rows: Row[], scenario: Scenario, server: Name): Summary | und
   const own = rows.filter((r) => r.scenario === scenario && r.server === server);
   if (own.length === 0) return undefined;
   const sum = (pick: (r: Row) => number) => own.reduce((n, r) => n + pick(r), 0);
-  return { rps: median(own.map((r) => r.rps)), p50: median(own.map((r) => r.p50)), p99: median(own.map((r) => r.p99)), errors: sum((r) => r.errors), non2xx: sum((r) => r.non2xx) };
+  return { rps: median(own.map((r) => r.rps)), p50: round1(median(own.map((r) => r.p50))), p99: round1(median(own.map((r) => r.p99))), errors: sum((r) => r.errors), non2xx: sum((r) => r.non2xx) };
 }
 
 function round1(n: number): number {

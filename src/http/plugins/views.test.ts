@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { interpolate } from './views.js';
+
+describe('interpolate', () => {
+  it('fills every {{name}} placeholder, spaces allowed, and leaves escaping to Handlebars', () => {
+    expect(interpolate('to continue to {{client}}', { client: 'Bank <App>' })).toBe('to continue to Bank <App>');
+    expect(interpolate('{{ client }} asks {{client}}', { client: 'A' })).toBe('A asks A');
+  });
+
+  it('returns a string without placeholders as it is', () => {
+    expect(interpolate('Sign in', {})).toBe('Sign in');
+  });
+
+  it('answers undefined when a value is missing, so that i18next decides', () => {
+    expect(interpolate('to continue to {{client}}', {})).toBeUndefined();
+    expect(interpolate('to continue to {{client}}', { client: null })).toBeUndefined();
+  });
+});

@@ -54,6 +54,14 @@ const PEAK_RSS_TARGET_MB = 120;
 const IDLE_RSS_MARGIN_MB = 10;
 
 const root = new URL('..', import.meta.url).pathname;
+/** Trusty runs as `npm start` runs it, with the node flags of package.json's start script. */
+const START_FLAGS = startFlags(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string);
+
+function startFlags(script: string): string[] {
+  const match = /\bnode((?: --\S+)*) dist\/trusty\.mjs/.exec(script);
+  if (match === null) throw new Error(`package.json's start script does not run node … dist/trusty.mjs: ${script}`);
+  return match[1]!.split(' ').filter(Boolean);
+}
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const API = 'https://api.example.com/';
 const OPAQUE_API = 'https://opaque.example.com/';
@@ -138,7 +146,7 @@ async function startTrusty(): Promise<Target> {
   writeFileSync(file, stringify(config));
   const profile = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [];
   const flags = options['node-flags'].split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...flags, ...profile, join(root, 'dist/trusty.mjs')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...START_FLAGS, ...flags, ...profile, join(root, 'dist/trusty.mjs')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor(`${issuer}/health`, child);
   return withEndpoints({ name: 'trusty', issuer, process: child, idleRssMb: 0, token: '', introspection: '' });
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { CompactSign, SignJWT } from 'jose';
 import type { Client } from '../../domain/client.js';
 import { atHash } from '../../protocol/token-hash.js';
 import type { Clock } from '../ports/clock.js';
@@ -17,6 +17,8 @@ export interface IssuedAccessToken {
   readonly issuedAt: number;
   readonly expiresAt: number;
 }
+
+const encoder = new TextEncoder();
 
 /** Access tokens are always ES256-signed JWTs; ID tokens use the client's registered alg. */
 const ACCESS_TOKEN_ALG = 'ES256';
@@ -48,20 +50,21 @@ export class TokenIssuer {
     const expiresAt = issuedAt + this.options.accessTokenTtl;
     const jti = randomUUID();
     const audience = input.audience && input.audience.length > 0 ? [...input.audience] : this.options.issuer;
-    const token = await new SignJWT({
+    // The claims set is built here and signed with jose's CompactSign: SignJWT would validate and
+    // deep-copy what this code has just built, a tenth of the token endpoint's own CPU (profile).
+    const claims = {
+      iss: this.options.issuer,
+      sub: input.subject,
+      aud: audience,
+      iat: issuedAt,
+      exp: expiresAt,
+      jti,
       client_id: input.client.clientId,
       scope: input.scopes.join(' '),
       ...(input.authTime !== undefined ? { auth_time: input.authTime } : {}),
       ...(input.jkt !== undefined ? { cnf: { jkt: input.jkt } } : {}),
-    })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
-      .setIssuer(this.options.issuer)
-      .setSubject(input.subject)
-      .setAudience(audience)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(expiresAt)
-      .setJti(jti)
-      .sign(key.privateKey);
+    };
+    const token = await new CompactSign(encoder.encode(JSON.stringify(claims))).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' }).sign(key.privateKey);
     return { token, jti, issuedAt, expiresAt };
   }
 

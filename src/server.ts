@@ -21,14 +21,17 @@ async function main(): Promise<void> {
   const destination = pino.destination({ sync: false });
   const log = createLogger(config.log_level, destination);
   // Asynchronous logging is fast; this makes sure the last lines are written before exit,
-  // including a write already in progress (flushSync would leave that one to be cut off).
+  // including a write already in progress. flush(cb) does not: with pino's default minLength
+  // of 0 it calls back at once, and the 'stopped' line was sometimes cut off. end() writes
+  // what is buffered, waits for the write in flight, and emits 'close' after.
   const exit = (code: number): void => {
     const done = () => process.exit(code);
     setTimeout(done, 2000); // a stuck stdout must not keep the process alive
     try {
-      destination.flush(() => done());
+      destination.once('close', done);
+      destination.end();
     } catch {
-      done(); // the destination never opened: nothing to flush
+      done(); // the destination is already closed: nothing to write
     }
   };
   log.info({ config: config.source, issuer: config.issuer }, 'starting');

@@ -1,6 +1,6 @@
 import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accessTokenHash, DPOP_FUTURE_SKEW, DPOP_PROOF_MAX_AGE, DPOP_SIGNING_ALGS, isJwkThumbprint, normalizeHtu, verifyDpopProof, type DpopRequest } from './dpop.js';
+import { accessTokenHash, DpopKeyCache, DPOP_FUTURE_SKEW, DPOP_PROOF_MAX_AGE, DPOP_SIGNING_ALGS, isJwkThumbprint, normalizeHtu, verifyDpopProof, type DpopRequest } from './dpop.js';
 import { InvalidDpopProof } from './errors.js';
 
 /** RFC 9449 §4.3: DPoP proof validation, with a frozen clock. */
@@ -311,5 +311,37 @@ describe('isJwkThumbprint (RFC 9449 §10: dpop_jkt)', () => {
     ['an empty string', ''],
   ])('refuses %s', (_name, value) => {
     expect(isJwkThumbprint(value)).toBe(false);
+  });
+});
+
+describe('DpopKeyCache: proof keys imported once', () => {
+  it('serves a second proof of the same key from the cache, with the same thumbprint, and still checks its signature', async () => {
+    const keys = new DpopKeyCache(10);
+    const first = await verifyDpopProof(await proof(), REQUEST, keys);
+    const second = await verifyDpopProof(await proof({ claims: { jti: 'jti-2' } }), REQUEST, keys);
+    expect(keys.size).toBe(1);
+    expect(second.jkt).toBe(first.jkt);
+    expect(first.jkt).toBe(await calculateJwkThumbprint(es256.jwk, 'sha256'));
+    // The cached key of es256 in the header, but signed by another key: refused.
+    const forged = await proof({ by: { ...(await signer('ES256')), jwk: es256.jwk } });
+    expect(await refusedWith(verifyDpopProof(forged, REQUEST, keys))).toBe('the DPoP proof signature is invalid');
+  });
+
+  it('keys entries by the whole jwk and alg: the same key material with use "enc" is still refused', async () => {
+    const keys = new DpopKeyCache(10);
+    await verifyDpopProof(await proof(), REQUEST, keys);
+    expect(await refusedWith(verifyDpopProof(await proof({ header: { jwk: { ...es256.jwk, use: 'enc' } } }), REQUEST, keys))).toBe(
+      'the DPoP proof is not a valid signed JWT with a jwk header',
+    );
+    expect(keys.size).toBe(1);
+  });
+
+  it('holds at most its capacity, dropping the oldest key', async () => {
+    const keys = new DpopKeyCache(2);
+    const others = [await signer('ES256'), await signer('ES256')];
+    for (const by of [es256, ...others]) await verifyDpopProof(await proof({ by }), REQUEST, keys);
+    expect(keys.size).toBe(2);
+    await expect(verifyDpopProof(await proof({ claims: { jti: 'jti-3' } }), REQUEST, keys)).resolves.toMatchObject({ jti: 'jti-3' });
+    expect(keys.size).toBe(2);
   });
 });

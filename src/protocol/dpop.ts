@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, EmbeddedJWK, errors as joseErrors, jwtVerify, type JWK } from 'jose';
+import { calculateJwkThumbprint, EmbeddedJWK, errors as joseErrors, jwtVerify, type CryptoKey, type JWK, type JWSHeaderParameters } from 'jose';
 import { InvalidDpopProof } from './errors.js';
 import { hasPrivateMembers } from './jwk.js';
 
@@ -40,16 +40,50 @@ export interface DpopRequest {
   readonly maxAge?: number;
 }
 
-export async function verifyDpopProof(proof: string, request: DpopRequest): Promise<DpopProof> {
+/** Proof keys remembered at most (about 1 KB each; a proof is at most 8 KiB, so 8 MB at worst). */
+export const DPOP_KEY_CACHE_SIZE = 1000;
+
+/**
+ * Proof keys already imported, with their thumbprints, by the exact jwk header and alg that
+ * produced them: a client signs many proofs with one key, and importing it and hashing its
+ * thumbprint are two WebCrypto jobs per request that the same input always answers alike.
+ * Each proof's signature is still checked. The oldest entry goes first beyond `capacity`.
+ */
+export class DpopKeyCache {
+  private readonly entries = new Map<string, { key: CryptoKey; jkt: string }>();
+
+  constructor(readonly capacity = DPOP_KEY_CACHE_SIZE) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async resolve(header: JWSHeaderParameters): Promise<{ key: CryptoKey; jkt: string }> {
+    const id = `${String(header.alg)}\n${JSON.stringify(header.jwk)}`;
+    let entry = this.entries.get(id);
+    if (entry === undefined) {
+      // jose checks the jwk (an object, a public key, use and alg consistent with the header).
+      entry = { key: await EmbeddedJWK(header), jkt: await calculateJwkThumbprint(header.jwk!, 'sha256') };
+      if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(id, entry);
+    }
+    return entry;
+  }
+}
+
+export async function verifyDpopProof(proof: string, request: DpopRequest, keys: DpopKeyCache = new DpopKeyCache(1)): Promise<DpopProof> {
   const invalid = (description: string) => new InvalidDpopProof(description);
   if (proof.length > MAX_PROOF_LENGTH) throw invalid('the DPoP proof is too long');
   let header: { typ?: unknown; alg?: unknown; jwk?: JWK };
   let payload: Record<string, unknown>;
+  let jkt = '';
   try {
-    ({ protectedHeader: header, payload } = await jwtVerify(proof, async (h, token) => {
+    ({ protectedHeader: header, payload } = await jwtVerify(proof, async (h) => {
       // RFC 9449 §4.3 (4): the jwk header must not contain a private key.
       if (h.jwk !== undefined && hasPrivateMembers(h.jwk)) throw invalid('the DPoP proof jwk must be a public key');
-      return EmbeddedJWK(h, token);
+      const resolved = await keys.resolve(h);
+      jkt = resolved.jkt;
+      return resolved.key;
     }, {
       typ: 'dpop+jwt', // §4.3 (4)
       algorithms: [...DPOP_SIGNING_ALGS], // §4.3 (5): asymmetric and supported
@@ -79,7 +113,6 @@ export async function verifyDpopProof(proof: string, request: DpopRequest): Prom
     if (typeof ath !== 'string') throw invalid('the DPoP proof ath is missing');
     if (ath !== accessTokenHash(request.accessToken)) throw invalid('the DPoP proof ath does not match the access token');
   }
-  const jkt = await calculateJwkThumbprint(header.jwk!, 'sha256');
   return { jkt, jti, iat, nonce };
 }
 

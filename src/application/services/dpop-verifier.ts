@@ -1,4 +1,4 @@
-import { DPOP_FUTURE_SKEW, verifyDpopProof, type DpopProof } from '../../protocol/dpop.js';
+import { DPOP_FUTURE_SKEW, DpopKeyCache, verifyDpopProof, type DpopProof } from '../../protocol/dpop.js';
 import { InvalidDpopProof, UseDpopNonce } from '../../protocol/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { DpopNonces } from '../ports/dpop-nonces.js';
@@ -14,6 +14,8 @@ export interface DpopVerifierOptions {
  * src/protocol/dpop.ts does the rest. One instance serves the token, PAR and resource endpoints.
  */
 export class DpopVerifier {
+  private readonly keys = new DpopKeyCache();
+
   constructor(
     private readonly replay: ReplayCache,
     /** Undefined when the server does not require nonces. */
@@ -31,7 +33,7 @@ export class DpopVerifier {
     // RFC 9449 §4.3 (1): exactly one DPoP header.
     if (Array.isArray(header) || header.includes(',')) throw new InvalidDpopProof('exactly one DPoP header is allowed');
     const now = this.clock.now();
-    const proof = await verifyDpopProof(header, { ...request, now, maxAge: this.options.proofMaxAge });
+    const proof = await verifyDpopProof(header, { ...request, now, maxAge: this.options.proofMaxAge }, this.keys);
     // RFC 9449 §8 and §9: the proof must carry a nonce this server provided.
     if (this.nonces !== undefined && (proof.nonce === undefined || !this.nonces.isValid(proof.nonce))) {
       throw new UseDpopNonce(

@@ -33,9 +33,6 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
     return503OnClosing: true,
     // Per-request lines at debug level, not info (plugins/access-log.ts).
     logController: new DebugRequestLog(),
-    // Fastify passes `{}` as options to every request's child logger, which sends pino down its
-    // slow path (new formatters per request); bindings alone take the fast one.
-    childLoggerFactory: (logger, bindings, options) => (Object.keys(options).length === 0 ? logger.child(bindings) : logger.child(bindings, options)),
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
   });

@@ -15,6 +15,9 @@ describe('openDatabase', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trusty-db-'));
     dirs.push(dir);
     const db = openDatabase(join(dir, 'nested', 'trusty.db'));
+    const prepared: string[] = [];
+    const prepare = db.sqlite.prepare.bind(db.sqlite);
+    db.sqlite.prepare = ((sql: string) => (prepared.push(sql), prepare(sql))) as typeof db.sqlite.prepare;
     expect(db.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.sqlite.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
@@ -23,10 +26,12 @@ describe('openDatabase', () => {
     for (const v of ['a', 'b', 'c']) await kysely.insertInto('t').values({ id: v.charCodeAt(0), v }).execute();
     const rows = await kysely.selectFrom('t').select(['v']).where('id', '>', 97).orderBy('id').execute();
     expect(rows).toEqual([{ v: 'b' }, { v: 'c' }]);
+    // Three inserts of one shape, one select: two statements prepared, not four.
+    expect(prepared.filter((sql) => !/^(PRAGMA|CREATE)/i.test(sql))).toEqual([expect.stringMatching(/^insert into "t"/), expect.stringMatching(/^select "v" from "t"/)]);
     // A transaction (BEGIN/COMMIT through the same cache) and a failed one that rolls back.
     await kysely.transaction().execute(async (trx) => trx.insertInto('t').values({ id: 1, v: 'x' }).execute());
     await expect(kysely.transaction().execute(async (trx) => trx.insertInto('t').values({ id: 1, v: 'dup' }).execute())).rejects.toThrow(/UNIQUE/);
-    expect((await kysely.selectFrom('t').select(['v']).where('id', '=', 1).execute())).toEqual([{ v: 'x' }]);
+    expect(await kysely.selectFrom('t').select(['v']).where('id', '=', 1).execute()).toEqual([{ v: 'x' }]);
     await db.close();
   });
 });

@@ -1,8 +1,9 @@
 /**
  * npm run bench — Trusty beside node-oidc-provider (the reference) and bare Fastify + jose
  * (bench/limit.ts), with autocannon. Each scenario warms every server up, then runs on each
- * server in turn, round after round; the table shows each server's median round, so a burst
- * of noise on a shared machine moves one round, not the result.
+ * server in turn, round after round; the table shows each server's median round, and the ratio
+ * is the median of the rounds' own ratios, so a burst of noise on a shared machine moves one
+ * round, not the result.
  * Options: --duration <s> (10), --rounds <n> (3), --connections <n> (50), --warmup <s> (3),
  * --scenario <a|b|c|d|e> (repeatable), --profile (a CPU profile of Trusty in bench/results/profile/).
  */
@@ -311,7 +312,8 @@ try {
       if (warmup > 0) await runner(warmup);
     }
     for (let round = 1; round <= rounds; round++) {
-      for (const [target, runner] of runners) {
+      // Reversed every other round: no server always runs just after another's load.
+      for (const [target, runner] of round % 2 === 1 ? runners : [...runners].reverse()) {
         const row = { scenario, server: target.name, round, ...(await runner(duration)) };
         rows.push(row);
         const pid = target.process.pid!;
@@ -353,6 +355,20 @@ function summarise(rows: Row[], scenario: Scenario, server: Name): Summary | und
   return { rps: median(own.map((r) => r.rps)), p50: round1(median(own.map((r) => r.p50))), p99: round1(median(own.map((r) => r.p99))), errors: sum((r) => r.errors), non2xx: sum((r) => r.non2xx) };
 }
 
+/**
+ * Trusty / reference: the median of each round's own ratio. The two run back to back in a
+ * round, so a machine that turns slower between rounds moves both sides of a round's ratio.
+ */
+function pairedRatio(rows: Row[], scenario: Scenario): number {
+  const rps = (server: Name, round: number) => rows.find((r) => r.scenario === scenario && r.server === server && r.round === round)?.rps;
+  const ratios: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const [t, r] = [rps('trusty', round), rps('reference', round)];
+    if (t !== undefined && r !== undefined && r > 0) ratios.push(t / r);
+  }
+  return median(ratios);
+}
+
 function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }
@@ -372,7 +388,7 @@ function report(rows: Row[], memory: Record<Name, Memory>, single: Awaited<Retur
     if (!t || !r) continue;
     const unit = scenario === 'e' ? ' flows/s' : '';
     const digits = scenario === 'e' ? 1 : 0;
-    const ratio = t.rps / r.rps;
+    const ratio = pairedRatio(rows, scenario);
     const errors = t.errors + r.errors + (l?.errors ?? 0);
     const non2xx = t.non2xx + r.non2xx + (l?.non2xx ?? 0);
     lines.push(
@@ -403,7 +419,7 @@ function report(rows: Row[], memory: Record<Name, Memory>, single: Awaited<Retur
         duration,
         rounds,
         connections,
-        summary: Object.fromEntries(selected.map((scenario) => [scenario, Object.fromEntries((['trusty', 'reference', 'limit'] as const).map((n) => [n, summarise(rows, scenario, n)]))])),
+        summary: Object.fromEntries(selected.map((scenario) => [scenario, { ...Object.fromEntries((['trusty', 'reference', 'limit'] as const).map((n) => [n, summarise(rows, scenario, n)])), ratio: pairedRatio(rows, scenario) }])),
         singleConnection: single,
         memory,
         targets: checks.map(([text, met]) => ({ text, met })),

@@ -10,10 +10,10 @@ import { viewsPlugin } from './http/plugins/views.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { authorizeRoutes } from './http/routes/authorize.js';
 import { consentRoutes } from './http/routes/consent.js';
-import { discoveryRoutes } from './http/routes/discovery.js';
+import { discoveryDocuments } from './http/routes/discovery.js';
 import { healthRoutes } from './http/routes/health.js';
 import { interactionRoutes } from './http/routes/interaction.js';
-import { jwksRoutes } from './http/routes/jwks.js';
+import { jwksDocuments } from './http/routes/jwks.js';
 import { loginRoutes } from './http/routes/login.js';
 import { introspectRoutes } from './http/routes/introspect.js';
 import { logoutRoutes } from './http/routes/logout.js';
@@ -21,19 +21,24 @@ import { parRoutes } from './http/routes/par.js';
 import { revokeRoutes } from './http/routes/revoke.js';
 import { tokenRoutes } from './http/routes/token.js';
 import { userinfoRoutes } from './http/routes/userinfo.js';
+import { serverWithStaticDocuments, StaticDocuments, staticDocumentRoutes } from './http/static-documents.js';
 
 /** Every request body is a small form; larger bodies get 413 invalid_request. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** Builds the HTTP application: external plugins, then ours, then one route file per endpoint. */
 export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyInstance> {
+  const documents = { ...discoveryDocuments(deps), ...jwksDocuments(deps) };
+  const fastPath = new StaticDocuments(documents);
+  const timeouts = { requestTimeout: 30_000, keepAliveTimeout: 72_000, connectionTimeout: 0 };
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
     // Per-request lines at debug level, not info (plugins/access-log.ts).
     logController: new DebugRequestLog(),
-    requestTimeout: 30_000,
+    ...timeouts,
+    serverFactory: serverWithStaticDocuments(fastPath, timeouts),
     routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
   });
 
@@ -47,8 +52,11 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
 
   await app.register(healthRoutes, { deps });
   await app.register(assetRoutes);
-  await app.register(discoveryRoutes, { deps });
-  await app.register(jwksRoutes, { deps });
+  await app.register(staticDocumentRoutes, { documents });
+  app.addHook('preClose', (done) => {
+    fastPath.close();
+    done();
+  });
   // The browser's pages, the only routes with cookies: API endpoints skip the cookie hook.
   await app.register(async (pages) => {
     await pages.register(fastifyCookie);

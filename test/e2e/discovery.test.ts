@@ -19,6 +19,28 @@ describe('discovery (OIDC Discovery §3, RFC 8414 §2) lists what is enforced, a
     expect(doc.issuer).toBe(server.issuer);
   });
 
+  it('sends discovery and the JWKS the same way from the fast path, and from the Fastify route', async () => {
+    const headerNames = ['content-type', 'cache-control', 'content-length', 'x-content-type-options', 'x-frame-options', 'referrer-policy'];
+    for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', '/.well-known/jwks.json']) {
+      const fast = await fetch(server.issuer + path);
+      // A query string is not the fast path's exact path: Fastify's route answers it.
+      const routed = await fetch(`${server.issuer}${path}?via=fastify`);
+      const injected = await server.app.inject({ method: 'GET', url: path });
+      const body = await fast.text();
+      expect(fast.status, path).toBe(200);
+      expect(body, path).toBe(await routed.text());
+      expect(body, path).toBe(injected.body);
+      for (const name of headerNames) {
+        expect(fast.headers.get(name), `${path} ${name}`).toBe(routed.headers.get(name));
+        expect(fast.headers.get(name), `${path} ${name}`).toBe(injected.headers[name]);
+      }
+      expect(fast.headers.get('cache-control')).toBe('public, max-age=300');
+      expect(fast.headers.get('x-content-type-options')).toBe('nosniff');
+      const head = await fetch(server.issuer + path, { method: 'HEAD' });
+      expect([head.status, await head.text(), head.headers.get('content-length')]).toEqual([200, '', fast.headers.get('content-length')]);
+    }
+  });
+
   it('advertises PAR, private_key_jwt, DPoP, S256, iss, revocation, introspection and logout', () => {
     expect(doc).toMatchObject({
       authorization_endpoint: `${server.issuer}/auth`,

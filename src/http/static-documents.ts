@@ -1,0 +1,87 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { SECURITY_HEADERS } from './plugins/security-headers.js';
+
+/** A JSON document that does not change while the server runs: its headers and bytes, built once. */
+export interface StaticDocument {
+  readonly body: Buffer;
+  /** Every header of the response, security headers included, as [name, value] pairs. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+}
+
+/** How long relying parties and resource servers may cache discovery and the JWKS. */
+export const DOCUMENT_MAX_AGE_SECONDS = 300;
+
+export function staticDocument(value: unknown): StaticDocument {
+  const body = Buffer.from(JSON.stringify(value));
+  return {
+    body,
+    headers: [
+      ['content-type', 'application/json; charset=utf-8'],
+      ['cache-control', `public, max-age=${DOCUMENT_MAX_AGE_SECONDS}`],
+      ['content-length', String(body.length)],
+      ...Object.entries(SECURITY_HEADERS),
+    ],
+  };
+}
+
+/**
+ * The discovery document and the JWKS, answered by node's HTTP server before Fastify sees the
+ * request: they are the most fetched URLs and their answer is fixed, so routing, hooks and the
+ * reply object would be all of the work. Only an exact path with GET or HEAD is answered here
+ * (a query string, another method or a server that is closing goes on to Fastify, whose routes
+ * send the same documents); the headers are those the Fastify routes send, security headers
+ * included.
+ */
+export class StaticDocuments {
+  private readonly byPath = new Map<string, { readonly body: Buffer; readonly rawHeaders: string[] }>();
+  private closing = false;
+
+  constructor(documents: Record<string, StaticDocument>) {
+    for (const [path, document] of Object.entries(documents)) {
+      this.byPath.set(path, { body: document.body, rawHeaders: document.headers.flat() });
+    }
+  }
+
+  /** Answers the request if it asks for one of the documents; false otherwise. */
+  serve(request: IncomingMessage, response: ServerResponse): boolean {
+    if (this.closing || (request.method !== 'GET' && request.method !== 'HEAD')) return false;
+    const document = this.byPath.get(request.url ?? '');
+    if (document === undefined) return false;
+    response.writeHead(200, document.rawHeaders);
+    // For HEAD, node's response writes the headers and drops the body.
+    response.end(document.body);
+    return true;
+  }
+
+  /** From now on Fastify answers every request (with 503 while it closes). */
+  close(): void {
+    this.closing = true;
+  }
+}
+
+/** The Fastify route of each document, for requests the fast path passes on (and app.inject). */
+export async function staticDocumentRoutes(app: FastifyInstance, { documents }: { documents: Record<string, StaticDocument> }) {
+  for (const [path, document] of Object.entries(documents)) {
+    app.get(path, (_request, reply) => {
+      for (const [name, value] of document.headers) reply.header(name, value);
+      return reply.send(document.body);
+    });
+  }
+}
+
+/**
+ * Node's HTTP server with the documents' fast path in front of Fastify's handler, and the
+ * timeouts Fastify would have set on a server of its own.
+ */
+export function serverWithStaticDocuments(documents: StaticDocuments, options: Pick<FastifyServerOptions, 'keepAliveTimeout' | 'requestTimeout' | 'connectionTimeout'>) {
+  return (handler: (request: IncomingMessage, response: ServerResponse) => void): Server => {
+    const server = createServer((request, response) => {
+      if (!documents.serve(request, response)) handler(request, response);
+    });
+    if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    server.setTimeout(options.connectionTimeout ?? 0);
+    return server;
+  };
+}

@@ -53,14 +53,16 @@ const TITLES: Record<Scenario, string> = {
 const RATIO_TARGETS: Partial<Record<Scenario, number>> = { a: 2.0, b: 1.8, c: 2.0, d: 4.0 };
 const PEAK_RSS_TARGET_MB = 120;
 const IDLE_RSS_MARGIN_MB = 10;
+/** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 const root = new URL('..', import.meta.url).pathname;
 /** Trusty runs as `npm start` runs it, with the node flags of package.json's start script. */
 const START_FLAGS = startFlags(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string);
 
 function startFlags(script: string): string[] {
-  const match = /\bnode((?: --\S+)*) dist\/trusty\.mjs/.exec(script);
-  if (match === null) throw new Error(`package.json's start script does not run node … dist/trusty.mjs: ${script}`);
+  const match = /\bnode((?: --\S+)*) dist\/trusty\.cjs/.exec(script);
+  if (match === null) throw new Error(`package.json's start script does not run node … dist/trusty.cjs: ${script}`);
   return match[1]!.split(' ').filter(Boolean);
 }
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -147,7 +149,7 @@ async function startTrusty(): Promise<Target> {
   writeFileSync(file, stringify(config));
   const profile = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench/results/profile')}`] : [];
   const flags = options['node-flags'].split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...START_FLAGS, ...flags, ...profile, join(root, 'dist/trusty.mjs')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...START_FLAGS, ...flags, ...profile, join(root, 'dist/trusty.cjs')], { env: { ...process.env, TRUSTY_CONFIG: file }, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor(`${issuer}/health`, child);
   return withEndpoints({ name: 'trusty', issuer, process: child, idleRssMb: 0, token: '', introspection: '' });
 }
@@ -215,22 +217,36 @@ interface Row {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Cores used during the window by the server (all threads) and by the load generator. */
+  serverCores?: number;
+  clientCores?: number;
 }
 
 /** One server's part of a scenario: checked once, then run for as many windows as asked. */
 type Runner = (seconds: number) => Promise<Omit<Row, 'scenario' | 'server' | 'round'>>;
 
-async function cannon(url: string, opts: Partial<autocannon.Options> & { seconds: number }): Promise<autocannon.Result> {
-  return autocannon({ url, connections, duration: opts.seconds, ...opts });
+/** autocannon's result, and the cores the load generator (this process) used meanwhile. */
+async function cannon(url: string, opts: Partial<autocannon.Options> & { seconds: number }): Promise<autocannon.Result & { clientCores: number }> {
+  const [cpu, started] = [process.cpuUsage(), performance.now()];
+  const result = await autocannon({ url, connections, duration: opts.seconds, ...opts });
+  const used = process.cpuUsage(cpu);
+  return { ...result, clientCores: (used.user + used.system) / 1000 / (performance.now() - started) };
 }
 
-const fromCannon = (result: autocannon.Result) => ({
+const fromCannon = (result: Awaited<ReturnType<typeof cannon>>) => ({
   rps: result.requests.average,
   p50: result.latency.p50,
   p99: result.latency.p99,
   errors: result.errors + result.timeouts,
   non2xx: result.non2xx,
+  clientCores: result.clientCores,
 });
+
+/** CPU seconds a process has used so far, all its threads (user + system, /proc/<pid>/stat). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
 
 /** Token requests per second seen so far per server (a, b), to size the assertions b signs ahead. */
 const rates = new Map<Name, number>();
@@ -314,11 +330,15 @@ try {
     for (let round = 1; round <= rounds; round++) {
       // Reversed every other round: no server always runs just after another's load.
       for (const [target, runner] of round % 2 === 1 ? runners : [...runners].reverse()) {
-        const row = { scenario, server: target.name, round, ...(await runner(duration)) };
-        rows.push(row);
         const pid = target.process.pid!;
+        // The server is idle outside the timed window (b signs its assertions before it).
+        const cpuBefore = cpuSeconds(pid);
+        const result = await runner(duration);
+        const row = { scenario, server: target.name, round, ...result, serverCores: (cpuSeconds(pid) - cpuBefore) / duration };
+        rows.push(row);
+        const cores = `cores ${row.serverCores.toFixed(2)}${row.clientCores === undefined ? '' : ` + load ${row.clientCores.toFixed(2)}`}`;
         console.error(
-          `${scenario} ${String(round).padStart(2)} ${target.name.padEnd(9)} ${row.rps.toFixed(scenario === 'e' ? 1 : 0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}  non-2xx ${row.non2xx}  rss ${round1(statusMb(pid, 'VmRSS'))} MB  peak ${round1(statusMb(pid, 'VmHWM'))} MB`,
+          `${scenario} ${String(round).padStart(2)} ${target.name.padEnd(9)} ${row.rps.toFixed(scenario === 'e' ? 1 : 0).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}  non-2xx ${row.non2xx}  ${cores}  rss ${round1(statusMb(pid, 'VmRSS'))} MB  peak ${round1(statusMb(pid, 'VmHWM'))} MB`,
         );
       }
     }

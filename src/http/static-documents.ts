@@ -27,11 +27,11 @@ export function staticDocument(value: unknown): StaticDocument {
 
 /**
  * The discovery document and the JWKS, answered by node's HTTP server before Fastify sees the
- * request: they are the most fetched URLs and their answer is fixed, so routing, hooks and the
- * reply object would be all of the work. Only an exact path with GET or HEAD is answered here
- * (a query string, another method or a server that is closing goes on to Fastify, whose routes
- * send the same documents); the headers are those the Fastify routes send, security headers
- * included.
+ * request: every relying party and resource server fetches them and their answer is fixed, so
+ * routing, hooks and the reply object would be all of the work. Only an exact path with GET or
+ * HEAD is answered here (a query string, another method or a server that is closing goes on to
+ * Fastify, whose routes send the same documents); the headers are those the Fastify routes
+ * send, security headers included.
  */
 export class StaticDocuments {
   private readonly byPath = new Map<string, { readonly body: Buffer; readonly rawHeaders: string[] }>();

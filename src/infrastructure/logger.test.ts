@@ -11,7 +11,7 @@ describe('logger', () => {
   it('censors secrets at the top of a logged object and one level down, and keeps the rest', () => {
     const { log, lines } = capture();
     const headers = { authorization: 'Basic c2VjcmV0', cookie: 'trusty_session=abc', accept: 'text/html' };
-    log.info({ password: 'alice-password', headers, form: { client_secret: 's3cret', access_token: 'eyJ', refresh_token: 'rt', id_token: 'it', scope: 'openid' }, user: 'alice' }, 'event');
+    log.info({ password: 'alice-password', headers, form: { client_secret: 's3cret', access_token: 'eyJ', refresh_token: 'rt', id_token: 'it', scope: 'openid' }, params: { code: 'c0de', code_verifier: 'v3rifier', client_assertion: 'eyA' }, user: 'alice' }, 'event');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       msg: 'event',
@@ -19,9 +19,10 @@ describe('logger', () => {
       password: CENSORED,
       headers: { authorization: CENSORED, cookie: CENSORED, accept: 'text/html' },
       form: { client_secret: CENSORED, access_token: CENSORED, refresh_token: CENSORED, id_token: CENSORED, scope: 'openid' },
+      params: { code: CENSORED, code_verifier: CENSORED, client_assertion: CENSORED },
       user: 'alice',
     });
-    expect(JSON.stringify(lines[0])).not.toMatch(/alice-password|c2VjcmV0|s3cret|eyJ|abc/);
+    expect(JSON.stringify(lines[0])).not.toMatch(/alice-password|c2VjcmV0|s3cret|eyJ|eyA|abc|c0de|v3rifier/);
     // The caller's objects are not changed.
     expect(headers.authorization).toBe('Basic c2VjcmV0');
   });

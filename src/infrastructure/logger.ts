@@ -8,7 +8,18 @@ interface RequestLike {
 }
 
 /** Keys whose values never reach a log line, at the top of a logged object or one level down. */
-export const SECRET_LOG_KEYS: ReadonlySet<string> = new Set(['authorization', 'cookie', 'password', 'client_secret', 'access_token', 'refresh_token', 'id_token']);
+export const SECRET_LOG_KEYS: ReadonlySet<string> = new Set([
+  'authorization',
+  'cookie',
+  'password',
+  'client_secret',
+  'client_assertion',
+  'code',
+  'code_verifier',
+  'access_token',
+  'refresh_token',
+  'id_token',
+]);
 export const CENSORED = '[redacted]';
 
 /**

@@ -33,10 +33,8 @@ export const viewsPlugin = fp(async (app: FastifyInstance) => {
   // when they hold nothing but plain {{name}} placeholders: an i18next call copies all its
   // options into a fresh object, and a page makes a dozen of them (two thirds of what a code
   // flow promoted to V8's old space, measured with the bench). Anything richer goes to i18next.
-  const fallback = flatten(locales.get(SUPPORTED_LANGUAGES[0])!);
-  const plain = new Map<string, Map<string, string>>(
-    [...locales].map(([lang, tree]) => [lang, new Map([...fallback, ...flatten(tree)].filter(([, text]) => isPlain(text)))]),
-  );
+  const fallback = locales.get(SUPPORTED_LANGUAGES[0])!;
+  const plain = new Map([...locales].map(([lang, tree]) => [lang, plainStrings(fallback, tree)]));
   const languageOf = (options: Handlebars.HelperOptions): Language => {
     const lang = (options.data?.root as { lang?: string } | undefined)?.lang;
     return SUPPORTED_LANGUAGES.find((supported) => supported === lang) ?? SUPPORTED_LANGUAGES[0];
@@ -53,7 +51,8 @@ export const viewsPlugin = fp(async (app: FastifyInstance) => {
 
   // Consent page: a scope's description, or its own name for custom scopes (accounts, invoices:read).
   handlebars.registerHelper('scopeLabel', function (this: unknown, scope: string, options: Handlebars.HelperOptions) {
-    return plain.get(languageOf(options))!.get(`scopes.${scope}`) ?? scope;
+    const lang = languageOf(options);
+    return plain.get(lang)!.get(`scopes.${scope}`) ?? translators.get(lang)!(`scopes.${scope}`, { defaultValue: scope });
   });
 
   await app.register(fastifyView, {
@@ -72,6 +71,17 @@ export const viewsPlugin = fp(async (app: FastifyInstance) => {
     return this.view(`${name}.hbs`, { ...data, lang });
   });
 });
+
+/**
+ * A language's strings by dotted key, the fallback language's where it has none, keeping only
+ * the plain ones: a string of its own that needs i18next is left to i18next, never replaced by
+ * the fallback language's plain one.
+ */
+export function plainStrings(fallback: Record<string, unknown>, own: Record<string, unknown>): Map<string, string> {
+  const strings = new Map([...flatten(fallback), ...flatten(own)]);
+  for (const [key, text] of strings) if (!isPlain(text)) strings.delete(key);
+  return strings;
+}
 
 /** i18next's nested keys as dotted paths: {"login": {"title": "…"}} → login.title. */
 function flatten(tree: Record<string, unknown>, prefix = ''): Array<[string, string]> {

@@ -18,6 +18,7 @@ import { clientFromConfig } from './config/to-domain.js';
 import type { HttpDeps } from './http/deps.js';
 import { SUPPORTED_LANGUAGES } from './http/plugins/language.js';
 import { BcryptPasswordHasher } from './infrastructure/bcrypt-password-hasher.js';
+import { passwordHashingThreads, poolSize } from './infrastructure/thread-pool.js';
 import { openDatabase, type Db } from './infrastructure/db/database.js';
 import { migrate } from './infrastructure/db/migrate.js';
 import { MemoryParStore } from './infrastructure/cache/memory-par-store.js';
@@ -68,7 +69,7 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
 
     const clients = new SqliteClientRepository(db.kysely, now);
     const users = new SqliteUserRepository(db.kysely, now);
-    const passwords = new BcryptPasswordHasher(config.passwords.bcrypt_cost);
+    const passwords = new BcryptPasswordHasher(config.passwords.bcrypt_cost, passwordHashingThreads(poolSize(process.env.UV_THREADPOOL_SIZE)));
     const report = await seed(
       { clients: config.clients.map(clientFromConfig), users: config.users.map((u) => ({ username: u.username, password: u.password, claims: u.claims })) },
       { clients, users, passwords },

@@ -1,14 +1,34 @@
 import bcrypt from 'bcrypt';
 import type { PasswordHasher } from '../application/ports/password-hasher.js';
+import { TemporarilyUnavailable } from '../protocol/errors.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 
+/**
+ * Logins that may wait for a free hashing thread; beyond, a login is refused with 503 rather
+ * than queued (at cost 12, one thread checks about 4 passwords a second on the bench machine).
+ */
+export const MAX_WAITING_HASHES = 64;
+
+/**
+ * bcrypt on libuv's thread pool, `threads` hashes at a time (thread-pool.ts: one pool thread
+ * is kept for signatures), the others waiting their turn.
+ */
 export class BcryptPasswordHasher implements PasswordHasher {
-  constructor(private readonly cost: number) {}
+  private readonly limit: ConcurrencyLimit;
+
+  constructor(
+    private readonly cost: number,
+    threads: number,
+    maxWaiting = MAX_WAITING_HASHES,
+  ) {
+    this.limit = new ConcurrencyLimit(threads, maxWaiting, () => new TemporarilyUnavailable('too many sign-ins at once; retry shortly'));
+  }
 
   hash(password: string): Promise<string> {
-    return bcrypt.hash(password, this.cost);
+    return this.limit.run(() => bcrypt.hash(password, this.cost));
   }
 
   verify(password: string, hash: string): Promise<boolean> {
-    return bcrypt.compare(password, hash);
+    return this.limit.run(() => bcrypt.compare(password, hash));
   }
 }

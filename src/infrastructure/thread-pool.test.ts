@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAX_THREADS, MIN_THREADS, threadPoolSize } from './thread-pool.js';
+import { MAX_THREADS, MIN_THREADS, passwordHashingThreads, poolSize, threadPoolSize } from './thread-pool.js';
 
 describe('threadPoolSize', () => {
   it('gives one thread per core, within 2 and 4', () => {
@@ -16,6 +16,17 @@ describe('threadPoolSize', () => {
     expect(threadPoolSize('16', 2)).toBe('16');
     expect(threadPoolSize('1', 8)).toBe('1');
     expect(threadPoolSize(' ', 2)).toBe('2');
+  });
+});
+
+describe('poolSize and passwordHashingThreads', () => {
+  // What node's libuv started, counted with /proc/self/task: 4, 1, 1, 1, 1024 (negative wraps), 2.
+  it('reads UV_THREADPOOL_SIZE as libuv does', () => {
+    expect([undefined, '', 'x', '0', '-3', '2', ' 3', '5000'].map(poolSize)).toEqual([4, 1, 1, 1, 1024, 2, 3, 1024]);
+  });
+
+  it('keeps one pool thread for signatures, unless there is only one', () => {
+    expect([1, 2, 3, 4, 16].map(passwordHashingThreads)).toEqual([1, 1, 2, 3, 15]);
   });
 });
 

@@ -14,7 +14,7 @@ export interface SeedReport {
   readonly users: Record<'created' | 'updated' | 'unchanged', number>;
 }
 
-/** bcrypt runs on libuv's thread pool (4 threads by default): more in flight gains nothing. */
+/** Users seeded at once; the hasher runs their hashes as its threads allow. */
 const HASH_CONCURRENCY = 4;
 
 /**

@@ -11,6 +11,7 @@ import {
   NotFound,
   OAuthError,
   ServerError,
+  TemporarilyUnavailable,
   UseDpopNonce,
 } from '../../protocol/errors.js';
 import { buildRedirect } from '../../protocol/redirect-uri.js';
@@ -52,6 +53,8 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance, options: { iss
     if (oauth instanceof ServerError) {
       request.log.error({ err: error }, 'unexpected error');
     }
+    // RFC 9110 §10.2.3: when to try again.
+    if (oauth instanceof TemporarilyUnavailable) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     if (request.routeOptions.config?.page) {
       return errorPage(request, reply, oauth);
     }
@@ -85,6 +88,8 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance, options: { iss
 });
 
 const DPOP_ALGS = DPOP_SIGNING_ALGS.join(' ');
+/** A full bounded store or queue (PAR, replay cache, password hashing) drains within seconds. */
+const RETRY_AFTER_SECONDS = 5;
 
 function isDpopError(error: OAuthError): boolean {
   return error instanceof InvalidDpopProof || error instanceof UseDpopNonce || (error instanceof InvalidToken && error.scheme === 'DPoP');

@@ -5,6 +5,7 @@ import type { Session } from '../../domain/session.js';
 import type { User } from '../../domain/user.js';
 import { AccessDenied, InvalidRequest, OAuthError } from '../../protocol/errors.js';
 import { randomToken, sha256 } from '../../protocol/random.js';
+import { StandInHash } from './stand-in-hash.js';
 import { buildRedirect } from '../../protocol/redirect-uri.js';
 import type { Clock } from '../ports/clock.js';
 import type { PasswordHasher } from '../ports/password-hasher.js';
@@ -52,12 +53,14 @@ export interface AuthorizationServiceDeps {
  */
 export class AuthorizationService {
   /** Compared against when the username is unknown, so timing does not reveal which usernames exist. */
-  private dummyHash: Promise<string> | undefined;
+  private readonly standInHash: StandInHash;
 
   constructor(
     private readonly deps: AuthorizationServiceDeps,
     private readonly options: AuthorizationServiceOptions,
-  ) {}
+  ) {
+    this.standInHash = new StandInHash(deps.passwords);
+  }
 
   /** Right after /auth validated the request. */
   async start(request: AuthorizationRequest, session: Session | undefined): Promise<AuthorizationOutcome> {
@@ -100,7 +103,7 @@ export class AuthorizationService {
    */
   async login(interaction: Interaction, username: string, password: string, ip: string): Promise<{ user: User; interaction: Interaction } | undefined> {
     const user = username.length <= 128 && password.length <= 1024 ? await this.deps.users.findByUsername(username) : undefined;
-    const hash = user?.passwordHash ?? (await this.fakeHash());
+    const hash = user?.passwordHash ?? (await this.standInHash.get());
     const ok = (await this.deps.passwords.verify(password, hash)) && user !== undefined;
     const clientId = interaction.request.clientId;
     if (!ok) {
@@ -186,10 +189,5 @@ export class AuthorizationService {
     const client = await this.deps.clients.findById(clientId);
     if (client === undefined) throw new AuthorizationPageError(new InvalidRequest('client_id is not a registered client'));
     return client;
-  }
-
-  private fakeHash(): Promise<string> {
-    this.dummyHash ??= this.deps.passwords.hash(randomToken());
-    return this.dummyHash;
   }
 }

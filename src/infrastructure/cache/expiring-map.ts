@@ -5,8 +5,8 @@
  * (forgetting a jti would allow a replay). One Map entry per key, the expiry as its value:
  * nothing else is allocated per key.
  */
-export class ExpiringKeys {
-  private readonly expiries = new Map<string, number>();
+export class ExpiringKeys<K extends string | number = string> {
+  private readonly expiries = new Map<K, number>();
   private lastFullSweep = -Infinity;
 
   constructor(
@@ -19,7 +19,7 @@ export class ExpiringKeys {
   }
 
   /** True while `key` is live. */
-  has(key: string): boolean {
+  has(key: K): boolean {
     const expiresAt = this.expiries.get(key);
     if (expiresAt === undefined) return false;
     if (expiresAt <= this.now()) {
@@ -30,7 +30,7 @@ export class ExpiringKeys {
   }
 
   /** Adds `key` (or moves its expiry); false when full of live keys. */
-  add(key: string, expiresAt: number): boolean {
+  add(key: K, expiresAt: number): boolean {
     const now = this.now();
     this.dropExpiredHead(now);
     if (this.expiries.size >= this.capacity && !this.expiries.has(key)) {
@@ -47,12 +47,12 @@ export class ExpiringKeys {
     return true;
   }
 
-  delete(key: string): void {
+  delete(key: K): void {
     this.forget(key);
   }
 
   /** Every removal goes through here, so a subclass can drop what it keeps beside the key. */
-  protected forget(key: string): void {
+  protected forget(key: K): void {
     this.expiries.delete(key);
   }
 
@@ -65,7 +65,7 @@ export class ExpiringKeys {
 }
 
 /** ExpiringKeys with a value per key. */
-export class ExpiringMap<V> extends ExpiringKeys {
+export class ExpiringMap<V> extends ExpiringKeys<string> {
   private readonly values = new Map<string, V>();
 
   get(key: string): V | undefined {

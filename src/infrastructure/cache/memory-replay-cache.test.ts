@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../../test/unit/fixtures.js';
 import { TemporarilyUnavailable } from '../../protocol/errors.js';
-import { MemoryReplayCache } from './memory-replay-cache.js';
+import { createHash } from 'node:crypto';
+import { MemoryReplayCache, replayDigest } from './memory-replay-cache.js';
 
 describe('MemoryReplayCache', () => {
   it('answers true the first time, false on reuse until expiry, true again from expiry on', async () => {
@@ -54,5 +55,16 @@ describe('MemoryReplayCache', () => {
     await expect(cache.firstUse('b', 1060)).rejects.toBeInstanceOf(TemporarilyUnavailable);
     c.now = 1060;
     await expect(cache.firstUse('b', 1120)).resolves.toBe(true);
+  });
+
+  it('keys by the first 53 bits of the SHA-256: a whole number a double holds exactly', () => {
+    for (const key of ['a', 'client_assertion:svc:' + 'x'.repeat(300), 'dpop:' + 'T'.repeat(43) + ':jti']) {
+      const digest = replayDigest(key);
+      expect(Number.isSafeInteger(digest)).toBe(true);
+      expect(digest).toBeGreaterThanOrEqual(0);
+      const hex = createHash('sha256').update(key).digest('hex');
+      expect(digest).toBe(Number(BigInt('0x' + hex.slice(0, 14)) >> 3n));
+    }
+    expect(replayDigest('a')).not.toBe(replayDigest('b'));
   });
 });

@@ -5,7 +5,6 @@ import type { Session } from '../../domain/session.js';
 import type { User } from '../../domain/user.js';
 import { AccessDenied, InvalidRequest, OAuthError } from '../../protocol/errors.js';
 import { randomToken, sha256 } from '../../protocol/random.js';
-import { StandInHash } from './stand-in-hash.js';
 import { buildRedirect } from '../../protocol/redirect-uri.js';
 import type { Clock } from '../ports/clock.js';
 import type { PasswordHasher } from '../ports/password-hasher.js';
@@ -21,6 +20,7 @@ import type {
 import { AuthorizationPageError, AuthorizationRedirectError } from './authorization-errors.js';
 import { nextStep } from './next-step.js';
 import type { PushedRequests } from './pushed-requests.js';
+import { StandInHash } from './stand-in-hash.js';
 
 export type AuthorizationOutcome =
   | { readonly kind: 'redirect'; readonly location: string }

@@ -3,7 +3,8 @@
  * (amortized): keys sit in insertion order, expired ones are dropped from the oldest end as new
  * ones arrive. When full of live keys it refuses new ones rather than forget a live one
  * (forgetting a jti would allow a replay). One Map entry per key, the expiry as its value:
- * nothing else is allocated per key.
+ * nothing but the key is allocated per key (a number key outside the small-integer range is a
+ * heap number of 16 bytes, against 40 for a 22-character string).
  */
 export class ExpiringKeys<K extends string | number = string> {
   private readonly expiries = new Map<K, number>();

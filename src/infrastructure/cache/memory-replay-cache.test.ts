@@ -1,7 +1,7 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../../test/unit/fixtures.js';
 import { TemporarilyUnavailable } from '../../protocol/errors.js';
-import { createHash } from 'node:crypto';
 import { MemoryReplayCache, replayDigest } from './memory-replay-cache.js';
 
 describe('MemoryReplayCache', () => {

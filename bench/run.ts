@@ -376,18 +376,27 @@ function summarise(rows: Row[], scenario: Scenario, server: Name): Summary | und
 }
 
 /**
- * One server's rate over another's (Trusty / reference by default): the median of each round's
- * own ratio. The servers run back to back in a round, so a machine that turns slower between
- * rounds moves both sides of a round's ratio.
+ * One server's rate over another's: the median of each round's own ratio. The servers run back
+ * to back in a round, so a machine that turns slower between rounds moves both sides of a
+ * round's ratio. NaN when either server has no rounds (the limit has no scenario e).
  */
-function pairedRatio(rows: Row[], scenario: Scenario, over: Name = 'reference', server: Name = 'trusty'): number {
+function pairedRatio(rows: Row[], scenario: Scenario, numerator: Name, denominator: Name): number {
   const rps = (name: Name, round: number) => rows.find((r) => r.scenario === scenario && r.server === name && r.round === round)?.rps;
   const ratios: number[] = [];
   for (let round = 1; round <= rounds; round++) {
-    const [a, b] = [rps(server, round), rps(over, round)];
-    if (a !== undefined && b !== undefined && b > 0) ratios.push(a / b);
+    const [top, bottom] = [rps(numerator, round), rps(denominator, round)];
+    if (top !== undefined && bottom !== undefined && bottom > 0) ratios.push(top / bottom);
   }
   return median(ratios);
+}
+
+/** A scenario's three paired ratios: the target's, and the distance to the bare limit. */
+function ratiosOf(rows: Row[], scenario: Scenario) {
+  return {
+    ratio: pairedRatio(rows, scenario, 'trusty', 'reference'),
+    limitOverReference: pairedRatio(rows, scenario, 'limit', 'reference'),
+    trustyOverLimit: pairedRatio(rows, scenario, 'trusty', 'limit'),
+  };
 }
 
 /** Two decimals, cut rather than rounded: 1.797 is shown 1.79, never as a met 1.80. */
@@ -414,11 +423,11 @@ function report(rows: Row[], memory: Record<Name, Memory>, single: Awaited<Retur
     if (!t || !r) continue;
     const unit = scenario === 'e' ? ' flows/s' : '';
     const digits = scenario === 'e' ? 1 : 0;
-    const ratio = pairedRatio(rows, scenario);
+    const { ratio, limitOverReference, trustyOverLimit } = ratiosOf(rows, scenario);
     const errors = t.errors + r.errors + (l?.errors ?? 0);
     const non2xx = t.non2xx + r.non2xx + (l?.non2xx ?? 0);
     lines.push(
-      `| ${scenario}. ${TITLES[scenario]} | ${t.rps.toFixed(digits)}${unit} | ${t.p50} / ${t.p99} | ${r.rps.toFixed(digits)}${unit} | ${r.p50} / ${r.p99} | ${times(ratio)} | ${l ? l.rps.toFixed(0) : '—'} | ${l ? times(pairedRatio(rows, scenario, 'reference', 'limit')) : '—'} | ${l ? times(pairedRatio(rows, scenario, 'limit')) : '—'} | ${errors} / ${non2xx} |`,
+      `| ${scenario}. ${TITLES[scenario]} | ${t.rps.toFixed(digits)}${unit} | ${t.p50} / ${t.p99} | ${r.rps.toFixed(digits)}${unit} | ${r.p50} / ${r.p99} | ${times(ratio)} | ${l ? l.rps.toFixed(0) : '—'} | ${l ? times(limitOverReference) : '—'} | ${l ? times(trustyOverLimit) : '—'} | ${errors} / ${non2xx} |`,
     );
     const target = RATIO_TARGETS[scenario];
     if (target !== undefined) checks.push([`${scenario}: Trusty / reference ${times(ratio)} ≥ ${target} ×`, ratio >= target]);
@@ -445,7 +454,7 @@ function report(rows: Row[], memory: Record<Name, Memory>, single: Awaited<Retur
         duration,
         rounds,
         connections,
-        summary: Object.fromEntries(selected.map((scenario) => [scenario, { ...Object.fromEntries((['trusty', 'reference', 'limit'] as const).map((n) => [n, summarise(rows, scenario, n)])), ratio: pairedRatio(rows, scenario), limitOverReference: pairedRatio(rows, scenario, 'reference', 'limit'), trustyOverLimit: pairedRatio(rows, scenario, 'limit') }])),
+        summary: Object.fromEntries(selected.map((scenario) => [scenario, { ...Object.fromEntries((['trusty', 'reference', 'limit'] as const).map((n) => [n, summarise(rows, scenario, n)])), ...ratiosOf(rows, scenario) }])),
         singleConnection: single,
         memory,
         targets: checks.map(([text, met]) => ({ text, met })),

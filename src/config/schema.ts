@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, GRANT_TYPES, FAPI2_SIGNING_ALGS, type GrantType } from '../domain/client.js';
 import { parseScope } from '../domain/scope.js';
+import { PASSWORD_MAX_BYTES, USERNAME_MAX_LENGTH } from '../domain/user.js';
 import { hasPrivateMembers } from '../protocol/jwk.js';
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
 
@@ -117,12 +118,11 @@ export function grantTypesOf(client: { grant_types?: readonly GrantType[] | unde
 }
 
 export const userSchema = z.strictObject({
-  username: z.string().min(1).max(128),
+  username: z.string().min(1).max(USERNAME_MAX_LENGTH),
   password: z
     .string()
     .min(1)
-    // bcrypt reads at most 72 bytes: a longer password would be silently truncated.
-    .refine((p) => Buffer.byteLength(p, 'utf8') <= 72, { message: 'must be at most 72 bytes (bcrypt limit)' }),
+    .refine((p) => Buffer.byteLength(p, 'utf8') <= PASSWORD_MAX_BYTES, { message: `must be at most ${PASSWORD_MAX_BYTES} bytes (bcrypt limit)` }),
   claims: z.record(z.string(), z.unknown()).default({}),
 });
 

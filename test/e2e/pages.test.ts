@@ -20,6 +20,8 @@ const BOB = { username: 'bob', password: 'bob-password' };
 const CAROL = { username: 'carol', password: 'carol-password' };
 const DAVE = { username: 'dave', password: 'dave-password' };
 const ERIN = { username: 'erin', password: 'erin-password' };
+// The longest password config.yaml accepts: 72 bytes, all that bcrypt reads.
+const FRANK = { username: 'frank', password: 'frank-'.padEnd(72, 'p') };
 
 const EXPIRED_INTERACTION = '<code>invalid_request</code> this sign-in request is unknown or expired; return to the application and try again';
 const BAD_CSRF = '<code>invalid_request</code> the form expired or was not sent by this site; go back and try again';
@@ -27,7 +29,7 @@ const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancesto
 
 beforeAll(async () => {
   server = await startServer({
-    users: [CAROL, DAVE, ERIN].map((user) => ({ ...user, claims: { name: user.username } })),
+    users: [CAROL, DAVE, ERIN, FRANK].map((user) => ({ ...user, claims: { name: user.username } })),
   });
   challenge = await oidc.calculatePKCECodeChallenge(VERIFIER);
   vi.useFakeTimers({ toFake: ['Date'] });
@@ -102,6 +104,17 @@ describe('the login page', () => {
     expect(page.html).toContain('<h1>Sign in</h1>');
     expect(page.html).toContain('<p class="lead">to continue to Web App</p>');
     expect(page.html).not.toContain('role="alert"');
+  });
+
+  it('compares the whole password: 72 stored bytes and more typed is wrong, though bcrypt would read only the 72', async () => {
+    const { browser, page, form } = await loginPage();
+    const longer = await browser.submit(page, form, { username: FRANK.username, password: FRANK.password + 'x' });
+    expect(longer.status).toBe(401);
+    expect(longer.html).toContain('The username or password is incorrect.');
+    expect(browser.cookie('trusty_session')).toBeUndefined();
+    const exact = await browser.submit(longer, parseForm(longer.html), FRANK);
+    expect(exact.status).toBe(0);
+    expect(query(exact.url)).toEqual({ code: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), state: 'test-state', iss: server.issuer });
   });
 
   it('re-renders with 401, the error, and the typed username HTML-escaped; sets no session; the same form then works', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuthorizationRequest, Interaction } from '../../domain/authorization-request.js';
 import type { Client } from '../../domain/client.js';
 import type { Session } from '../../domain/session.js';
-import type { User } from '../../domain/user.js';
+import { PASSWORD_MAX_BYTES, USERNAME_MAX_LENGTH, type User } from '../../domain/user.js';
 import { AccessDenied, InvalidRequest, OAuthError } from '../../protocol/errors.js';
 import { randomToken, sha256 } from '../../protocol/random.js';
 import { buildRedirect } from '../../protocol/redirect-uri.js';
@@ -102,7 +102,10 @@ export class AuthorizationService {
    * On success, the interaction now acts for the user.
    */
   async login(interaction: Interaction, username: string, password: string, ip: string): Promise<{ user: User; interaction: Interaction } | undefined> {
-    const user = username.length <= 128 && password.length <= 1024 ? await this.deps.users.findByUsername(username) : undefined;
+    // A password longer than any that can be stored is wrong, whatever its first 72 bytes: bcrypt
+    // would compare those alone. It still costs a hash, as a wrong password does.
+    const acceptable = username.length <= USERNAME_MAX_LENGTH && Buffer.byteLength(password, 'utf8') <= PASSWORD_MAX_BYTES;
+    const user = acceptable ? await this.deps.users.findByUsername(username) : undefined;
     const hash = user?.passwordHash ?? (await this.standInHash.get());
     const ok = (await this.deps.passwords.verify(password, hash)) && user !== undefined;
     const clientId = interaction.request.clientId;

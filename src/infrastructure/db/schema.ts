@@ -8,6 +8,10 @@ export interface UsersTable {
   claims: string;
   created_at: number;
   updated_at: number;
+  /** migrations/0005: 'config' (owned by config.yaml) */
+  source: Generated<string>;
+  /** migrations/0005: set when disabled (e.g. removed from config.yaml) */
+  disabled_at: number | null;
 }
 
 export interface ClientsTable {
@@ -16,6 +20,18 @@ export interface ClientsTable {
   secret_digest: string | null;
   created_at: number;
   updated_at: number;
+  /** migrations/0005: 'config' (owned by config.yaml) */
+  source: Generated<string>;
+  /** migrations/0005: set when disabled (e.g. removed from config.yaml) */
+  disabled_at: number | null;
+}
+
+/** migrations/0005: secrets of the server itself, one per purpose and rotation epoch. */
+export interface ServerSecretsTable {
+  purpose: string;
+  epoch: number;
+  secret: string;
+  created_at: number;
 }
 
 export interface SigningKeysTable {
@@ -143,4 +159,5 @@ export interface Database {
   issued_tokens: IssuedTokensTable;
   audit_log: AuditLogTable;
   migrations: MigrationsTable;
+  server_secrets: ServerSecretsTable;
 }

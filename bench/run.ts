@@ -132,7 +132,8 @@ async function startTrusty(): Promise<Target> {
     clients: [
       { client_id: 'svc-basic', client_secret: SECRET, grant_types: ['client_credentials'], scope, resources: [API] },
       { client_id: 'svc-jwt', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientJwk] }, grant_types: ['client_credentials'], scope, resources: [API] },
-      { client_id: 'introspector', client_secret: SECRET, grant_types: [], resource_server: true },
+      // RFC 7662 §4: a resource server sees the tokens of the audiences it is registered for (scenario c's tokens are for API).
+      { client_id: 'introspector', client_secret: SECRET, grant_types: [], resource_server: true, introspection_audiences: [API] },
       {
         client_id: 'bank',
         profile: 'fapi2',

@@ -4,7 +4,8 @@ import type { GrantDeps } from './application/grants/grant.js';
 import { systemClock, type Clock } from './application/ports/clock.js';
 import { AccessTokenVerifier } from './application/services/access-token-verifier.js';
 import { ClientAuthenticator } from './application/services/client-authenticator.js';
-import { LogoutService } from './application/services/logout-service.js';
+import { IdTokenHints } from './application/services/id-token-hint.js';
+import { EXPIRY_NOTICES_PER_PURGE, LogoutService } from './application/services/logout-service.js';
 import { TokenStatus } from './application/services/token-status.js';
 import { HttpLogoutSender } from './infrastructure/http-logout-sender.js';
 import { buildDiscoveryDocument, PATHS } from './application/services/discovery.js';
@@ -24,6 +25,7 @@ import { migrate } from './infrastructure/db/migrate.js';
 import { MemoryParStore } from './infrastructure/cache/memory-par-store.js';
 import { MemoryReplayCache } from './infrastructure/cache/memory-replay-cache.js';
 import { HmacDpopNonces } from './infrastructure/dpop-nonces.js';
+import { RotatingSecret } from './infrastructure/rotating-secret.js';
 import { CachedClientKeys } from './infrastructure/keys/client-jwks.js';
 import { SqliteKeyStore } from './infrastructure/keys/sqlite-key-store.js';
 import { SqliteAuditLog } from './infrastructure/sqlite/audit-log.js';
@@ -33,19 +35,54 @@ import { SqliteConsentRepository } from './infrastructure/sqlite/consent-reposit
 import { SqliteInteractionRepository } from './infrastructure/sqlite/interaction-repository.js';
 import { purgeExpired, type PurgeReport } from './infrastructure/sqlite/purge.js';
 import { SqliteRefreshTokenRepository } from './infrastructure/sqlite/refresh-token-repository.js';
+import { SqliteServerSecrets } from './infrastructure/sqlite/server-secrets.js';
 import { SqliteSessionRepository } from './infrastructure/sqlite/session-repository.js';
 import { SqliteTokenRevocations } from './infrastructure/sqlite/token-revocations.js';
 import { SqliteUserRepository } from './infrastructure/sqlite/user-repository.js';
 
-/**
- * Live single-use values remembered (client-assertion and DPoP jti), about 80 bytes each: at most
- * 40 MB, enough for 1 600 private_key_jwt or DPoP requests per second held for 300 s each.
- */
-const REPLAY_CACHE_CAPACITY = 500_000;
+/** How often the rotating server secrets are reloaded (the next epoch's exists in advance). */
+const SERVER_SECRETS_REFRESH_MS = 60 * 60_000;
+/** The DPoP nonce key rotates this often; nonces are checked against the current and previous one. */
+const DPOP_NONCE_SECRET_ROTATION = 30 * 86_400;
 /** How often expired codes, sessions, tokens and old audit events are deleted. */
 const PURGE_INTERVAL_MS = 10 * 60_000;
-/** Pushed requests waiting for the browser. */
-const PAR_STORE_CAPACITY = 20_000;
+/**
+ * What callers can make the server keep before anyone signed in, bounded overall and per client
+ * so that one client (a public one needs no secret) cannot lock the others out; beyond a bound
+ * the caller gets 503 temporarily_unavailable. createTrusty's last argument lowers them in tests.
+ */
+export interface Bounds {
+  /** Pushed requests waiting for the browser (about 1 KB each). */
+  readonly parStoreCapacity: number;
+  /** Of which from one client: a burst of 1 000 requests within request_uri_ttl (60 s). */
+  readonly parPerClient: number;
+  /** Live interactions (sign-ins under way, rows of about 3 KB at most: 60 MB). */
+  readonly interactions: number;
+  /** Of which for one client. */
+  readonly interactionsPerClient: number;
+  /**
+   * Live single-use values remembered (client-assertion and DPoP jti), about 53 bytes each: at
+   * most 53 MB. Remembered only for an authenticated client, in that client's share.
+   */
+  readonly replayCacheCapacity: number;
+  /**
+   * Of which for one confidential client: 1 600 private_key_jwt requests per second held 300 s
+   * each (bench scenario b keeps about 150 000); one client at its share leaves half for the rest.
+   */
+  readonly replayPerClient: number;
+  /** Of which for one public client, which anyone can act as: 280 DPoP requests per second held 70 s. */
+  readonly replayPerPublicClient: number;
+}
+
+export const BOUNDS: Bounds = {
+  parStoreCapacity: 20_000,
+  parPerClient: 1_000,
+  interactions: 20_000,
+  interactionsPerClient: 1_000,
+  replayCacheCapacity: 1_000_000,
+  replayPerClient: 500_000,
+  replayPerPublicClient: 20_000,
+};
 
 export interface Trusty {
   readonly deps: HttpDeps;
@@ -57,7 +94,8 @@ export interface Trusty {
 }
 
 /** The composition root: opens storage, migrates, loads keys, seeds config, wires services. */
-export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clock = systemClock): Promise<Trusty> {
+export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clock = systemClock, lowered: Partial<Bounds> = {}): Promise<Trusty> {
+  const bounds = { ...BOUNDS, ...lowered };
   const now = () => clock.now();
   const db = openDatabase(config.database.path);
   try {
@@ -83,6 +121,9 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
 
     // Milliseconds for ordering, shifted by whatever offset the injected clock has (tests move it).
     const audit = new SqliteAuditLog(db.sqlite, log, () => Date.now() + (clock.now() - Math.floor(Date.now() / 1000)) * 1000);
+    // Contract: removing a client or user from config.yaml disables it at the next start.
+    for (const clientId of report.disabled.clients) audit.record({ event: 'client.disabled', clientId, details: { reason: 'removed from config.yaml' } });
+    for (const userId of report.disabled.users) audit.record({ event: 'user.disabled', userId, details: { reason: 'removed from config.yaml' } });
     const interactions = new SqliteInteractionRepository(db.kysely, now);
     const codes = new SqliteAuthorizationCodeRepository(db.kysely);
     const tokens = new TokenIssuer(keys, clock, {
@@ -102,21 +143,38 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       refresh: { ttl: config.tokens.refresh_token_ttl, idleTtl: config.tokens.refresh_token_idle_ttl, rotateFapi2: config.tokens.rotate_fapi2_refresh_tokens },
     };
     const sessionRepository = new SqliteSessionRepository(db.kysely);
-    const replay = new MemoryReplayCache(REPLAY_CACHE_CAPACITY, now);
-    const pushed = new PushedRequests(clients, new MemoryParStore(PAR_STORE_CAPACITY, now), clock, {
+    const idTokenHints = new IdTokenHints(keys, config.issuer);
+    // Remembers from now on: what could have been used before is refused (replay-cache.ts).
+    const replay = new MemoryReplayCache(
+      { capacity: bounds.replayCacheCapacity, perClient: bounds.replayPerClient, perPublicClient: bounds.replayPerPublicClient },
+      now,
+      clock.now(),
+    );
+    const nonceSecret = config.dpop.require_nonce
+      ? await RotatingSecret.open(new SqliteServerSecrets(db.kysely, now), 'dpop_nonce', DPOP_NONCE_SECRET_ROTATION, now)
+      : undefined;
+    const pushed = new PushedRequests(clients, new MemoryParStore(bounds.parStoreCapacity, now, bounds.parPerClient), clock, {
       ttl: config.par.request_uri_ttl,
       required: config.par.required,
+      idTokenHints,
     });
-    const dpop = new DpopVerifier(replay, config.dpop.require_nonce ? new HmacDpopNonces(now, config.dpop.nonce_ttl) : undefined, clock, {
+    const dpop = new DpopVerifier(replay, nonceSecret ? new HmacDpopNonces(now, config.dpop.nonce_ttl, (time) => nonceSecret.secretAt(time)) : undefined, clock, {
       proofMaxAge: config.dpop.proof_max_age,
     });
     const sessions = new SessionService(sessionRepository, clock, config.session.ttl);
     const logoutSender = new HttpLogoutSender(log);
-    const accessTokens = new AccessTokenVerifier(keys, clock, config.issuer, revocations);
+    const accessTokens = new AccessTokenVerifier(keys, clock, config.issuer, revocations, { clients, users });
     const authorization = new AuthorizationService(
       { clients, users, interactions, consents: new SqliteConsentRepository(db.kysely), codes, passwords, audit, clock, pushed, sessions: sessionRepository },
-      { issuer: config.issuer, codeTtl: config.tokens.authorization_code_ttl, interactionTtl: config.session.interaction_ttl },
+      {
+        issuer: config.issuer,
+        codeTtl: config.tokens.authorization_code_ttl,
+        interactionTtl: config.session.interaction_ttl,
+        maxPendingInteractions: bounds.interactions,
+        maxPendingInteractionsPerClient: bounds.interactionsPerClient,
+      },
     );
+    const logout = new LogoutService({ issuer: config.issuer, clients, keys, hints: idTokenHints, sessions, sender: logoutSender, audit, clock });
     const deps: HttpDeps = {
       issuer: config.issuer,
       secureCookies: config.issuer.startsWith('https:'),
@@ -128,7 +186,8 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       interactions,
       keys,
       sessions,
-      logout: new LogoutService({ issuer: config.issuer, clients, keys, sessions, sender: logoutSender, audit, clock }),
+      logout,
+      idTokenHints,
       authorization,
       authenticator: new ClientAuthenticator({
         clients,
@@ -147,6 +206,9 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       isReady: () => true,
     };
     const purge = async () => {
+      // OIDC Back-Channel Logout §2.5: an expired session's clients are told before its row goes.
+      const told = await logout.endExpired();
+      if (told === EXPIRY_NOTICES_PER_PURGE) log.warn({ told }, 'more sessions expired than one purge tells; the others end without a logout token');
       const now = clock.now();
       const report = await purgeExpired(db.kysely, now, { codeRetention: config.tokens.access_token_ttl, auditRetention: config.audit.retention_days * 86400 });
       revocations.forgetExpired(now);
@@ -157,12 +219,17 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       purge().catch((error: unknown) => log.error({ err: error }, 'purging expired rows failed'));
     }, PURGE_INTERVAL_MS);
     purgeTimer.unref();
+    const secretsTimer = setInterval(() => {
+      nonceSecret?.refresh().catch((error: unknown) => log.error({ err: error }, 'reloading the DPoP nonce secret failed'));
+    }, SERVER_SECRETS_REFRESH_MS);
+    secretsTimer.unref();
     return {
       deps,
       db,
       purge,
       async close() {
         clearInterval(purgeTimer);
+        clearInterval(secretsTimer);
         await logoutSender.drain();
         await audit.close();
         await db.close();

@@ -32,6 +32,9 @@ const scopeString = z.string().refine((s) => parseScope(s) !== undefined && s.tr
 const ttl = (def: number, min: number, max: number, what: string) =>
   z.number().int().min(min).max(max).default(def).describe(`${what}, in seconds (${min}–${max}, default ${def})`);
 
+/** A resource server serves a handful of audiences; the list is scanned on every introspection. */
+const MAX_INTROSPECTION_AUDIENCES = 50;
+
 const jwk = z
   .record(z.string(), z.unknown())
   .refine((key) => typeof key.kty === 'string', { message: 'must have a kty' })
@@ -58,7 +61,22 @@ export const clientSchema = z
     resources: z.array(absoluteUrl).max(50).default([]).describe('RFC 8707 resources (token audiences) the client may ask for'),
     resource_server: z.boolean().default(false).describe('An introspection-only client: it may call /introspect and nothing else'),
     introspection_signed_response_alg: z.enum(SIGNING_ALGS).optional().describe('RFC 9701 signed introspection responses (RS256 by default, PS256 for fapi2)'),
+    introspection_audiences: z
+      .array(absoluteUrl)
+      .max(MAX_INTROSPECTION_AUDIENCES)
+      .default([])
+      .describe(
+        'resource_server only: the access token audiences (RFC 8707 resources, or the issuer for tokens meant for /userinfo) ' +
+          'whose tokens it may introspect (RFC 7662 §4); default none',
+      ),
     backchannel_logout_uri: absoluteUrl.optional().describe('Where logout tokens are POSTed (OIDC Back-Channel Logout)'),
+    client_assertion_audience: z
+      .enum(['issuer', 'lenient'])
+      .default('issuer')
+      .describe(
+        'private_key_jwt: issuer (default) accepts only the issuer identifier, as a single string, as aud (draft-ietf-oauth-rfc7523bis); ' +
+          'lenient also the token endpoint or called endpoint URL, or an array holding one: UNSAFE (audience injection), oidc clients only',
+      ),
   })
   .superRefine((client, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -92,7 +110,21 @@ export const clientSchema = z
     if (client.resource_server && method === 'none') {
       issue('resource_server', 'needs a confidential client (token_endpoint_auth_method is none)');
     }
+    // A resource_server may call /introspect only: nothing to redirect to or to notify.
+    if (client.resource_server) {
+      if (client.redirect_uris.length > 0) issue('redirect_uris', 'must be empty for a resource_server client (it may only introspect)');
+      if (client.post_logout_redirect_uris.length > 0) issue('post_logout_redirect_uris', 'must be empty for a resource_server client (it may only introspect)');
+      if (client.backchannel_logout_uri !== undefined) issue('backchannel_logout_uri', 'must not be set for a resource_server client (it may only introspect)');
+    }
+    // RFC 7662 §4: other clients already see their own tokens and those naming them in aud.
+    if (!client.resource_server && client.introspection_audiences.length > 0) {
+      issue('introspection_audiences', 'is only for a resource_server client (a client sees the tokens issued to it and those naming it in aud)');
+    }
     if (client.profile === 'fapi2') {
+      // FAPI 2.0 §5.3.2.1: the issuer identifier alone, as a single string.
+      if (client.client_assertion_audience !== 'issuer') {
+        issue('client_assertion_audience', 'must be issuer for a fapi2 client');
+      }
       if (client.introspection_signed_response_alg !== undefined && !FAPI2_SIGNING_ALGS.includes(client.introspection_signed_response_alg)) {
         issue('introspection_signed_response_alg', 'must be PS256, ES256 or EdDSA for a fapi2 client');
       }

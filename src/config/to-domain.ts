@@ -24,5 +24,7 @@ export function clientFromConfig(entry: ClientConfig): Client {
     // RFC 9701 §6 defaults to RS256; FAPI 2.0 §5.4 excludes it, so fapi2 clients default to PS256.
     introspectionSignedResponseAlg: entry.introspection_signed_response_alg ?? (entry.profile === 'fapi2' ? 'PS256' : 'RS256'),
     backchannelLogoutUri: entry.backchannel_logout_uri,
+    introspectionAudiences: [...new Set(entry.introspection_audiences)],
+    clientAssertionAudience: entry.client_assertion_audience,
   };
 }

@@ -10,6 +10,11 @@ export interface AuthorizationRequest {
   readonly maxAge: number | undefined;
   readonly uiLocales: string | undefined;
   readonly loginHint: string | undefined;
+  /**
+   * OIDC Core §3.1.2.1: the sub of a verified id_token_hint. Only that user's session answers
+   * the request; with another user signed in, prompt=none gets login_required, else the login page.
+   */
+  readonly idTokenHintSubject?: string | undefined;
   /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to. */
   readonly dpopJkt?: string | undefined;
   /** Set when the request was pushed (RFC 9126): the handle of its request_uri, spent on completion. */

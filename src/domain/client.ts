@@ -14,6 +14,14 @@ export type SigningAlg = (typeof SIGNING_ALGS)[number];
 /** FAPI 2.0 Security Profile §5.4: PS256, ES256 or EdDSA only. */
 export const FAPI2_SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'PS256', 'EdDSA'];
 
+/**
+ * What a client assertion's aud may be (config client_assertion_audience): `issuer`, the issuer
+ * identifier as a single string (the default, and the only choice for fapi2); `lenient`, UNSAFE,
+ * also the token endpoint or called endpoint URL, or an array holding one, as RFC 7523 §3 (3)
+ * allowed before draft-ietf-oauth-rfc7523bis fixed audience injection.
+ */
+export type ClientAssertionAudience = 'issuer' | 'lenient';
+
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
@@ -39,6 +47,13 @@ export interface Client {
   readonly resourceServer: boolean;
   /** RFC 9701 §6: the alg of signed introspection responses for this client. */
   readonly introspectionSignedResponseAlg: SigningAlg;
+  /**
+   * RFC 7662 §4, resource servers only: the access token audiences (aud values) whose tokens
+   * this client may introspect, besides tokens issued to it or naming it in aud.
+   */
+  readonly introspectionAudiences: readonly string[];
+  /** private_key_jwt: what the assertion's aud may be (see ClientAssertionAudience). */
+  readonly clientAssertionAudience: ClientAssertionAudience;
   /** OIDC Back-Channel Logout §2.2 */
   readonly backchannelLogoutUri: string | undefined;
 }

@@ -1,6 +1,7 @@
 import type { AuthorizationService } from '../application/authorize/authorization-service.js';
 import type { PushedRequests } from '../application/authorize/pushed-requests.js';
 import type { DpopVerifier } from '../application/services/dpop-verifier.js';
+import type { IdTokenHints } from '../application/services/id-token-hint.js';
 import type { LogoutService } from '../application/services/logout-service.js';
 import type { TokenStatus } from '../application/services/token-status.js';
 import type { GrantDeps } from '../application/grants/grant.js';
@@ -28,6 +29,8 @@ export interface HttpDeps {
   readonly pushed: PushedRequests;
   readonly tokenStatus: TokenStatus;
   readonly logout: LogoutService;
+  /** id_token_hint verification, shared by /auth, /par and /logout. */
+  readonly idTokenHints: IdTokenHints;
   readonly dpop: DpopVerifier;
   readonly accessTokens: AccessTokenVerifier;
   readonly grants: GrantDeps;

@@ -25,4 +25,20 @@ describe('BcryptPasswordHasher', () => {
     expect(refused.status === 'rejected' && (refused.reason as TemporarilyUnavailable).error).toBe('temporarily_unavailable');
     expect(await hasher.verify('pw', hash)).toBe(true);
   });
+
+  it('lets one key (an IP) wait only its share of the queue, while another key still gets in', async () => {
+    const hasher = new BcryptPasswordHasher(4, 1, 10, 2);
+    const hash = await hasher.hash('pw');
+    // For ip-a: one runs, two wait, two are refused though the queue has room for ten.
+    const flood = Array.from({ length: 5 }, () => hasher.verify('pw', hash, 'ip-a'));
+    const other = hasher.verify('pw', hash, 'ip-b');
+    const results = await Promise.allSettled(flood);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    for (const refused of results.slice(3)) {
+      expect(refused.status === 'rejected' && refused.reason).toBeInstanceOf(TemporarilyUnavailable);
+      expect(refused.status === 'rejected' && (refused.reason as TemporarilyUnavailable).description).toBe('too many sign-ins at once; retry shortly');
+    }
+    expect(await other).toBe(true);
+    expect(await hasher.verify('pw', hash, 'ip-a')).toBe(true);
+  });
 });

@@ -61,4 +61,42 @@ describe('ConcurrencyLimit', () => {
     expect(() => new ConcurrencyLimit(0, 1, () => new Full())).toThrow(RangeError);
     expect(() => new ConcurrencyLimit(1, -1, () => new Full())).toThrow(RangeError);
   });
+
+  it('lets each key wait at most maxWaitingPerKey times, so one key cannot take the whole queue', async () => {
+    const log: string[] = [];
+    const limit = new ConcurrencyLimit(1, 10, () => new Full('busy'), 2);
+    const jobs = ['a1', 'a2', 'a3', 'a4', 'b1', 'b2'].map((name) => controlledJob(log, name));
+    const keyOf = (name: string) => name.slice(0, 1);
+    const names = ['a1', 'a2', 'a3', 'a4', 'b1', 'b2'];
+    // a1 runs, a2 and a3 wait, a4 is refused: a holds its share; b still waits its turn.
+    const results = names.map((name, i) => limit.run(jobs[i]!.job, keyOf(name)).catch((error: unknown) => error));
+    await settle();
+    expect(log).toEqual(['start a1']);
+    expect(await results[3]).toBeInstanceOf(Full);
+    for (const job of jobs) job.finish();
+    expect(await Promise.all([results[0], results[1], results[2], results[4], results[5]])).toEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
+    expect(log.filter((line) => line.startsWith('start'))).toEqual(['start a1', 'start a2', 'start a3', 'start b1', 'start b2']);
+  });
+
+  it("gives a key its share back as its waiting jobs start, and counts a job without a key only overall", async () => {
+    const log: string[] = [];
+    const limit = new ConcurrencyLimit(1, 3, () => new Full('busy'), 1);
+    const first = controlledJob(log, 'first');
+    const second = controlledJob(log, 'second');
+    const running = limit.run(first.job, 'a');
+    const waiting = limit.run(second.job, 'a');
+    await expect(limit.run(async () => 'a again', 'a')).rejects.toBeInstanceOf(Full);
+    const unkeyed = [limit.run(async () => 'x'), limit.run(async () => 'y')];
+    await expect(limit.run(async () => 'z')).rejects.toBeInstanceOf(Full); // the overall bound (3)
+    first.finish();
+    await settle();
+    expect(log).toEqual(['start first', 'end first', 'start second']);
+    const again = limit.run(async () => 'a again', 'a'); // second runs: a waits no more
+    second.finish();
+    expect(await Promise.all([running, waiting, ...unkeyed, again])).toEqual(['first', 'second', 'x', 'y', 'a again']);
+  });
+
+  it('refuses a negative maxWaitingPerKey', () => {
+    expect(() => new ConcurrencyLimit(1, 1, () => new Full(), -1)).toThrow(RangeError);
+  });
 });

@@ -86,3 +86,22 @@ describe('HmacDpopNonces', () => {
     expect(nonces.current()).toBe(second);
   });
 });
+
+describe('HmacDpopNonces keyed by a rotating secret', () => {
+  const ROTATION = 10 * PERIOD;
+  /** Epoch e's secret: 32 bytes of e. */
+  const rotating = (time: number) => secret(Math.floor(time / ROTATION));
+
+  it('keys each period by the secret of the epoch it starts in, and accepts the previous period across a rotation', () => {
+    const boundary = ROTATION; // epoch 1 begins
+    const c = manualClock(boundary - PERIOD);
+    const nonces = new HmacDpopNonces(c.fn, PERIOD, rotating);
+    const last = nonces.current();
+    expect(last).toBe(new HmacDpopNonces(c.fn, PERIOD, secret(0)).current());
+    c.now = boundary;
+    const first = nonces.current();
+    expect(first).toBe(new HmacDpopNonces(c.fn, PERIOD, secret(1)).current());
+    expect(nonces.isValid(first)).toBe(true);
+    expect(nonces.isValid(last)).toBe(true);
+  });
+});

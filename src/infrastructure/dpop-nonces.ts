@@ -1,20 +1,28 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { DpopNonces } from '../application/ports/dpop-nonces.js';
 
+/** The key of the nonces of the period starting at `time` (seconds): a rotating server secret. */
+export type NonceSecretAt = (time: number) => Buffer;
+
 /**
- * DPoP nonces derived from time: HMAC(secret, period number). Nothing to store, and several
- * nodes sharing the secret agree on the nonce. The current and the previous period's nonces
- * are valid, so a nonce lives between one and two periods.
+ * DPoP nonces derived from time: HMAC(secret, period number). Nothing to store per nonce, and
+ * processes sharing the secret (src/infrastructure/rotating-secret.ts, kept in the database)
+ * agree on the nonce, before and after a restart. The current and the previous period's nonces
+ * are valid, so a nonce lives between one and two periods; each period's nonce is keyed by the
+ * secret of the epoch the period starts in, so both stay valid across a secret's rotation.
  */
 export class HmacDpopNonces implements DpopNonces {
   /** The nonces of the last two periods computed, so a check costs no HMAC. */
   private readonly cached = new Map<number, string>();
+  private readonly secretAt: NonceSecretAt;
 
   constructor(
     private readonly now: () => number,
     private readonly periodSeconds: number,
-    private readonly secret: Buffer = randomBytes(32),
-  ) {}
+    secret: Buffer | NonceSecretAt = randomBytes(32),
+  ) {
+    this.secretAt = Buffer.isBuffer(secret) ? () => secret : secret;
+  }
 
   current(): string {
     return this.nonceFor(Math.floor(this.now() / this.periodSeconds));
@@ -29,7 +37,7 @@ export class HmacDpopNonces implements DpopNonces {
   private nonceFor(period: number): string {
     let nonce = this.cached.get(period);
     if (nonce === undefined) {
-      nonce = createHmac('sha256', this.secret).update(String(period)).digest('base64url');
+      nonce = createHmac('sha256', this.secretAt(period * this.periodSeconds)).update(String(period)).digest('base64url');
       this.cached.set(period, nonce);
       for (const old of this.cached.keys()) if (old < period - 1) this.cached.delete(old);
     }

@@ -4,8 +4,10 @@ import type { ClientProfile } from '../domain/client.js';
 import {
   ASSERTION_FUTURE_SKEW,
   assertionIssuer,
+  MAX_ASSERTION_AGE,
   MAX_ASSERTION_LIFETIME,
   verifyClientAssertion,
+  type ClientAssertionAudience,
   type ClientAssertionContext,
 } from './client-assertion.js';
 import { InvalidClient } from './errors.js';
@@ -70,8 +72,8 @@ function assertion({ claims, header, by = ec }: AssertionOptions = {}): Promise<
     .sign(by.privateKey);
 }
 
-function context(profile: ClientProfile): ClientAssertionContext {
-  return { clientId: 'app', profile, issuer: ISSUER, endpointUrls: [TOKEN_ENDPOINT, PAR_ENDPOINT], now: NOW };
+function context(profile: ClientProfile, audience: ClientAssertionAudience = 'issuer'): ClientAssertionContext {
+  return { clientId: 'app', profile, audience, issuer: ISSUER, endpointUrls: [TOKEN_ENDPOINT, PAR_ENDPOINT], now: NOW };
 }
 
 /** The description of the InvalidClient the promise rejects with (failing the test on any other outcome). */
@@ -109,15 +111,15 @@ describe.each(PROFILES)('verifyClientAssertion, rules shared by both profiles (%
 
   it.each(['ES256', 'PS256', 'EdDSA'])('accepts %s and returns jti and exp', async (alg) => {
     const by = { ES256: ec, PS256: ps, EdDSA: ed }[alg]!;
-    await expect(verify(await assertion({ by }))).resolves.toEqual({ jti: 'jti-1', exp: NOW + 60 });
+    await expect(verify(await assertion({ by }))).resolves.toMatchObject({ jti: 'jti-1', exp: NOW + 60 });
   });
 
   it('accepts an assertion without kid when one registered key fits the alg', async () => {
-    await expect(verify(await assertion({ by: ed, header: { kid: undefined } }))).resolves.toEqual({ jti: 'jti-1', exp: NOW + 60 });
+    await expect(verify(await assertion({ by: ed, header: { kid: undefined } }))).resolves.toMatchObject({ jti: 'jti-1', exp: NOW + 60 });
   });
 
   it('accepts an assertion without iat (RFC 7523 §3: iat is optional)', async () => {
-    await expect(verify(await assertion({ claims: { iat: undefined } }))).resolves.toEqual({ jti: 'jti-1', exp: NOW + 60 });
+    await expect(verify(await assertion({ claims: { iat: undefined } }))).resolves.toMatchObject({ jti: 'jti-1', exp: NOW + 60 });
   });
 
   it('refuses HS256 (symmetric)', async () => {
@@ -160,23 +162,53 @@ describe.each(PROFILES)('verifyClientAssertion, rules shared by both profiles (%
 
   it(`accepts an exp until ${ASSERTION_FUTURE_SKEW} s in the past (clock tolerance), and refuses it from then on`, async () => {
     for (const exp of [NOW - ASSERTION_FUTURE_SKEW + 1, NOW]) {
-      await expect(verify(await assertion({ claims: { exp, iat: NOW - 60 } }))).resolves.toEqual({ jti: 'jti-1', exp });
+      await expect(verify(await assertion({ claims: { exp, iat: NOW - 60 } }))).resolves.toMatchObject({ jti: 'jti-1', exp });
     }
     for (const exp of [NOW - ASSERTION_FUTURE_SKEW, NOW - 3600]) {
       expect(await refusedWith(verify(await assertion({ claims: { exp, iat: NOW - 7200 } })))).toBe('client_assertion has expired');
     }
   });
 
-  it(`accepts an exp at most ${MAX_ASSERTION_LIFETIME} s away (RFC 7523 §3 (4))`, async () => {
-    const longest = NOW + MAX_ASSERTION_LIFETIME;
-    await expect(verify(await assertion({ claims: { exp: longest } }))).resolves.toEqual({ jti: 'jti-1', exp: longest });
-    expect(await refusedWith(verify(await assertion({ claims: { exp: longest + 1 } })))).toBe('client_assertion exp must be at most 300 seconds in the future');
-    expect(await refusedWith(verify(await assertion({ claims: { exp: NOW + 86_400 } })))).toBe('client_assertion exp must be at most 300 seconds in the future');
+  it(`accepts an exp at most ${MAX_ASSERTION_AGE} s away without iat or nbf (RFC 7523 §3 (4))`, async () => {
+    const longest = NOW + MAX_ASSERTION_AGE;
+    await expect(verify(await assertion({ claims: { iat: undefined, exp: longest } }))).resolves.toMatchObject({ jti: 'jti-1', exp: longest });
+    const refusal = 'client_assertion exp must be at most 300 seconds in the future when iat is absent';
+    expect(await refusedWith(verify(await assertion({ claims: { iat: undefined, exp: longest + 1 } })))).toBe(refusal);
+    expect(await refusedWith(verify(await assertion({ claims: { iat: undefined, exp: NOW + 3600 } })))).toBe(refusal);
+  });
+
+  // Authlib's PrivateKeyJWT signs exp = iat + 3600; Okta and Google accept up to an hour.
+  it(`accepts an exp up to ${MAX_ASSERTION_LIFETIME} s (+${ASSERTION_FUTURE_SKEW} s) away with a recent iat or nbf`, async () => {
+    for (const claims of [{ iat: NOW, exp: NOW + 3600 }, { iat: undefined, nbf: NOW, exp: NOW + 3600 }, { iat: NOW + 10, exp: NOW + 3610 }, { iat: NOW - 310, exp: NOW + 3290 }]) {
+      await expect(verify(await assertion({ claims }))).resolves.toMatchObject({ jti: 'jti-1', exp: claims.exp });
+    }
+    expect(await refusedWith(verify(await assertion({ claims: { iat: NOW, exp: NOW + 3611 } })))).toBe('client_assertion exp must be at most 3600 seconds in the future');
+    expect(await refusedWith(verify(await assertion({ claims: { iat: NOW, exp: NOW + 86_400 } })))).toBe('client_assertion exp must be at most 3600 seconds in the future');
+  });
+
+  it(`refuses an iat (or, without iat, an nbf) more than ${MAX_ASSERTION_AGE} s (+${ASSERTION_FUTURE_SKEW} s) old, whatever exp says (RFC 7523 §3 (6))`, async () => {
+    expect(await refusedWith(verify(await assertion({ claims: { iat: NOW - 311, exp: NOW + 3289 } })))).toBe('client_assertion iat must be at most 300 seconds in the past');
+    expect(await refusedWith(verify(await assertion({ claims: { iat: NOW - 311, exp: NOW + 60 } })))).toBe('client_assertion iat must be at most 300 seconds in the past');
+    expect(await refusedWith(verify(await assertion({ claims: { iat: undefined, nbf: NOW - 311, exp: NOW + 60 } })))).toBe('client_assertion nbf must be at most 300 seconds in the past');
+  });
+
+  it('says until when the jti must be remembered: while the assertion can still be accepted, min(exp, iat or nbf + 300) + 10 s', async () => {
+    const cases: Array<[Record<string, unknown>, number, number]> = [
+      [{ iat: NOW, exp: NOW + 60 }, NOW + 60 + 10, NOW],
+      [{ iat: NOW, exp: NOW + 3600 }, NOW + 300 + 10, NOW],
+      [{ iat: NOW - 200, exp: NOW + 3400 }, NOW + 100 + 10, NOW - 200],
+      [{ iat: undefined, nbf: NOW - 5, exp: NOW + 3595 }, NOW + 295 + 10, NOW - 5],
+      [{ iat: undefined, exp: NOW + 300 }, NOW + 300 + 10, NOW],
+      [{ iat: undefined, exp: NOW + 100 }, NOW + 100 + 10, NOW - 200],
+    ];
+    for (const [claims, usableUntil, usableFrom] of cases) {
+      await expect(verify(await assertion({ claims }))).resolves.toEqual({ jti: 'jti-1', exp: claims.exp, usableUntil, usableFrom });
+    }
   });
 
   it(`accepts iat and nbf up to ${ASSERTION_FUTURE_SKEW} s ahead (FAPI 2.0 §5.3.2.1), refuses 11 s and more`, async () => {
     const edge = NOW + ASSERTION_FUTURE_SKEW;
-    await expect(verify(await assertion({ claims: { iat: edge, nbf: edge } }))).resolves.toEqual({ jti: 'jti-1', exp: NOW + 60 });
+    await expect(verify(await assertion({ claims: { iat: edge, nbf: edge } }))).resolves.toMatchObject({ jti: 'jti-1', exp: NOW + 60 });
     for (const ahead of [11, 12, 60]) {
       expect(await refusedWith(verify(await assertion({ claims: { iat: NOW + ahead } })))).toBe('client_assertion iat is in the future');
       expect(await refusedWith(verify(await assertion({ claims: { nbf: NOW + ahead } })))).toBe('client_assertion nbf is in the future');
@@ -186,7 +218,7 @@ describe.each(PROFILES)('verifyClientAssertion, rules shared by both profiles (%
   it.each([undefined, 'JWT', 'jwt', 'client-authentication+jwt', 'application/client-authentication+jwt', 'Client-Authentication+JWT'])(
     'accepts typ %s',
     async (typ) => {
-      await expect(verify(await assertion({ header: { typ } }))).resolves.toEqual({ jti: 'jti-1', exp: NOW + 60 });
+      await expect(verify(await assertion({ header: { typ } }))).resolves.toMatchObject({ jti: 'jti-1', exp: NOW + 60 });
     },
   );
 
@@ -249,11 +281,36 @@ describe('verifyClientAssertion, fapi2 profile', () => {
 
 describe('verifyClientAssertion, oidc profile', () => {
   const verify = (value: string) => verifyClientAssertion(value, keys, context('oidc'));
-  const audMessage = 'client_assertion aud must be the issuer identifier or the endpoint URL';
+  const strictMessage = 'client_assertion aud must be the issuer identifier, as a single string';
 
   it('accepts RS256', async () => {
-    await expect(verify(await assertion({ by: rs }))).resolves.toEqual({ jti: 'jti-1', exp: NOW + 60 });
+    await expect(verify(await assertion({ by: rs }))).resolves.toMatchObject({ jti: 'jti-1', exp: NOW + 60 });
   });
+
+  it('accepts aud = the issuer (draft-ietf-oauth-rfc7523bis)', async () => {
+    await expect(verify(await assertion({ claims: { aud: ISSUER } }))).resolves.toMatchObject({ jti: 'jti-1' });
+  });
+
+  // draft-ietf-oauth-rfc7523bis: only the issuer, as a single string, is safe from audience injection.
+  it.each([
+    ['the token endpoint URL', TOKEN_ENDPOINT],
+    ['the PAR endpoint URL', PAR_ENDPOINT],
+    ['an array holding the issuer', ['https://other.example', ISSUER]],
+    ['the issuer in an array', [ISSUER]],
+    ['an array holding the token endpoint URL', [TOKEN_ENDPOINT]],
+    ['another endpoint of the issuer', `${ISSUER}/userinfo`],
+    ['the issuer with a trailing slash', `${ISSUER}/`],
+    ['another server', 'https://other.example'],
+    ['an empty array', []],
+    ['a number', 1],
+  ])('refuses aud = %s by default', async (_name, aud) => {
+    expect(await refusedWith(verify(await assertion({ claims: { aud } })))).toBe(strictMessage);
+  });
+});
+
+describe('verifyClientAssertion, oidc profile with client_assertion_audience: lenient (unsafe)', () => {
+  const verify = (value: string) => verifyClientAssertion(value, keys, context('oidc', 'lenient'));
+  const audMessage = 'client_assertion aud must be the issuer identifier or the endpoint URL';
 
   it.each([
     ['the issuer', ISSUER],
@@ -262,7 +319,7 @@ describe('verifyClientAssertion, oidc profile', () => {
     ['an array holding the issuer', ['https://other.example', ISSUER]],
     ['an array holding the token endpoint URL', [TOKEN_ENDPOINT]],
   ])('accepts aud = %s (RFC 7523 §3 (3))', async (_name, aud) => {
-    await expect(verify(await assertion({ claims: { aud } }))).resolves.toEqual({ jti: 'jti-1', exp: NOW + 60 });
+    await expect(verify(await assertion({ claims: { aud } }))).resolves.toMatchObject({ jti: 'jti-1', exp: NOW + 60 });
   });
 
   it.each([
@@ -274,5 +331,12 @@ describe('verifyClientAssertion, oidc profile', () => {
     ['a number', 1],
   ])('refuses aud = %s', async (_name, aud) => {
     expect(await refusedWith(verify(await assertion({ claims: { aud } })))).toBe(audMessage);
+  });
+});
+
+describe('verifyClientAssertion, fapi2 profile with client_assertion_audience: lenient', () => {
+  it('still requires the issuer alone (FAPI 2.0 §5.3.2.1)', async () => {
+    const value = await assertion({ claims: { aud: TOKEN_ENDPOINT } });
+    expect(await refusedWith(verifyClientAssertion(value, keys, context('fapi2', 'lenient')))).toBe('client_assertion aud must be the issuer identifier, as a single string');
   });
 });

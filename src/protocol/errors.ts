@@ -5,12 +5,18 @@
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  * @see https://openid.net/specs/openid-connect-core-1_0.html#AuthError
  */
+import { toErrorDescription } from './error-description.js';
+
 export abstract class OAuthError extends Error {
   abstract readonly error: string;
   readonly status: number = 400;
+  /** RFC 6749 §5.2: already restricted to the allowed characters (error-description.ts). */
+  readonly description: string;
 
-  constructor(readonly description: string) {
-    super(description);
+  constructor(description: string) {
+    const safe = toErrorDescription(description);
+    super(safe);
+    this.description = safe;
   }
 
   override get name(): string {

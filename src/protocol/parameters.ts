@@ -1,3 +1,4 @@
+import { quoteInput } from './error-description.js';
 import { InvalidRequest } from './errors.js';
 
 /** Parsed query or form parameters: a repeated name arrives as an array. */
@@ -12,9 +13,9 @@ export const MAX_PARAMETER_LENGTH = 4096;
  */
 export function single(params: RawParameters, name: string, maxLength = MAX_PARAMETER_LENGTH): string | undefined {
   const value = params[name];
-  if (Array.isArray(value)) throw new InvalidRequest(`${name} must not be repeated`);
+  if (Array.isArray(value)) throw new InvalidRequest(`${quoteInput(name)} must not be repeated`);
   if (value === undefined || value === '') return undefined;
-  if (value.length > maxLength) throw new InvalidRequest(`${name} is longer than ${maxLength} characters`);
+  if (value.length > maxLength) throw new InvalidRequest(`${quoteInput(name)} is longer than ${maxLength} characters`);
   return value;
 }
 

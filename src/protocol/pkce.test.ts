@@ -34,8 +34,10 @@ describe('PKCE (RFC 7636)', () => {
     expect(() => verifyCodeVerifier(VERIFIER.replace('d', 'e'), CHALLENGE)).toThrow(InvalidGrant);
   });
 
-  it('requires the verifier (invalid_request)', () => {
-    expect(catchError(() => verifyCodeVerifier(undefined, CHALLENGE))).toBeInstanceOf(InvalidRequest);
+  it('requires the verifier with invalid_grant: the code was issued with a challenge (§4.6)', () => {
+    const error = catchError(() => verifyCodeVerifier(undefined, CHALLENGE));
+    expect(error).toBeInstanceOf(InvalidGrant);
+    expect(error?.description).toBe('code_verifier is required');
   });
 
   it.each([

@@ -36,10 +36,14 @@ export function s256(verifier: string): string {
   return createHash('sha256').update(verifier, 'ascii').digest('base64url');
 }
 
-/** Verifies a code_verifier at the token endpoint against the challenge bound to the code. */
+/**
+ * Verifies a code_verifier at the token endpoint against the challenge bound to the code.
+ * RFC 7636 §4.6: the code was issued with a challenge (every code here is), so a missing
+ * verifier fails the grant like a wrong one: invalid_grant, not invalid_request.
+ */
 export function verifyCodeVerifier(verifier: string | undefined, challenge: string): void {
   if (verifier === undefined) {
-    throw new InvalidRequest('code_verifier is required');
+    throw new InvalidGrant('code_verifier is required');
   }
   if (!VERIFIER.test(verifier)) {
     throw new InvalidGrant('code_verifier must be 43 to 128 unreserved characters');

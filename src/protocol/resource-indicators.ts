@@ -1,3 +1,4 @@
+import { MAX_QUOTED_URI_LENGTH, quoteInput } from './error-description.js';
 import { InvalidTarget } from './errors.js';
 
 const MAX_RESOURCES = 10;
@@ -11,7 +12,7 @@ export function assertResources(requested: readonly string[], allowed: readonly 
   if (requested.length > MAX_RESOURCES) throw new InvalidTarget(`at most ${MAX_RESOURCES} resource parameters are accepted`);
   for (const resource of requested) {
     if (!isAbsoluteWithoutFragment(resource)) throw new InvalidTarget('resource must be an absolute URI without a fragment');
-    if (!allowed.includes(resource)) throw new InvalidTarget(`resource is not allowed for this client: ${resource.slice(0, 200)}`);
+    if (!allowed.includes(resource)) throw new InvalidTarget(`resource is not allowed for this client: ${quoteInput(resource, MAX_QUOTED_URI_LENGTH)}`);
   }
   return [...new Set(requested)];
 }

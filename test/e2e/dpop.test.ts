@@ -102,6 +102,20 @@ describe('DPoP at the token endpoint', () => {
     expectDpopError(await tokenRequest(await code(), once), 'the DPoP proof jti was already used');
   });
 
+  it('refuses a replayed proof at /par, remembered once the client is authenticated', async () => {
+    const parProof = await dpopProof(server, dpopKey, { htu: server.issuer + '/par', nonce });
+    expect((await pushRequest(server, 'bank', bankKey, {}, { dpop: parProof })).status).toBe(201);
+    const replay = await pushRequest(server, 'bank', bankKey, {}, { dpop: parProof });
+    expect(replay.json).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof jti was already used' });
+  });
+
+  it('does not remember a proof sent with a failed client authentication: the same proof then passes', async () => {
+    const once = await proof();
+    const forged = await postForm(tokenUrl(), { grant_type: 'authorization_code', code: 'x', client_assertion_type: ASSERTION_TYPE, client_assertion: await clientAssertion(server, 'bank', otherDpopKey) }, { dpop: once });
+    expect(forged.json.error).toBe('invalid_client');
+    expect((await tokenRequest(await code(), once)).status).toBe(200);
+  });
+
   it('refuses two DPoP headers', async () => {
     const response = await fetch(tokenUrl(), {
       method: 'POST',
@@ -144,6 +158,15 @@ describe('DPoP at /userinfo (RFC 9449 §7)', () => {
     const result = await userinfo(`DPoP ${token}`, await proof({ htm: 'GET', htu: userinfoUrl(), accessToken: token }));
     expect(result.status).toBe(200);
     expect(result.json.sub).toBeTypeOf('string');
+  });
+
+  it('refuses a replayed proof, with a DPoP challenge', async () => {
+    const token = await boundToken();
+    const once = await proof({ htm: 'GET', htu: userinfoUrl(), accessToken: token });
+    expect((await userinfo(`DPoP ${token}`, once)).status).toBe(200);
+    const replay = await userinfo(`DPoP ${token}`, once);
+    expect(replay.status).toBe(401);
+    expect(replay.json).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof jti was already used' });
   });
 
   it.each([

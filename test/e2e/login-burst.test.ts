@@ -1,15 +1,16 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_WAITING_HASHES } from '../../src/infrastructure/bcrypt-password-hasher.js';
+import { MAX_WAITING_HASHES, MAX_WAITING_HASHES_PER_KEY } from '../../src/infrastructure/bcrypt-password-hasher.js';
 import { passwordHashingThreads, poolSize } from '../../src/infrastructure/thread-pool.js';
 import { Browser, parseForm } from '../support/browser.js';
 import { authorizationUrl, basic, postForm } from '../support/flow.js';
 import { ALICE, startServer, type TestServer } from '../support/server.js';
 
 /**
- * A burst of logins against a real listening server: bcrypt hashes wait their turn (never on
- * every pool thread), the logins beyond the queue get a 503 page that says when to retry, and
- * the token endpoint keeps signing meanwhile.
+ * A burst of logins from one IP against a real listening server: bcrypt hashes wait their turn
+ * (never on every pool thread), the logins beyond that IP's share of the queue get a 503 page
+ * that says when to retry although the queue has room for more, and the token endpoint keeps
+ * signing meanwhile.
  */
 let server: TestServer;
 const MACHINE = basic('machine', 'machine-secret-0123456789-abcdefghijklmnopqrstuvwxyz');
@@ -33,7 +34,7 @@ async function loginForm() {
 }
 
 describe('a burst of logins', () => {
-  it('refuses those beyond the queue with a 503 page and Retry-After, signs tokens meanwhile, and a refused form works later', async () => {
+  it("refuses those beyond one IP's share of the queue with a 503 page and Retry-After, signs tokens meanwhile, and a refused form works later", async () => {
     const forms = [];
     for (let i = 0; i < BURST; i++) forms.push(await loginForm());
 
@@ -57,8 +58,11 @@ describe('a burst of logins', () => {
     const refused = results.filter((page) => page.status === 503);
     const signedIn = results.filter((page) => page.status === 0);
     expect(refused.length + signedIn.length).toBe(BURST);
-    expect(refused.length).toBeGreaterThan(0);
-    expect(signedIn.length).toBeGreaterThanOrEqual(RUNNING + MAX_WAITING_HASHES - 12);
+    // One IP holds its share (running + MAX_WAITING_HASHES_PER_KEY waiting), never the whole
+    // queue: most of the burst is refused though MAX_WAITING_HASHES had room (the whole queue
+    // would refuse only the last 12). A few more get in as hashes finish while the burst arrives.
+    expect(signedIn.length).toBeGreaterThanOrEqual(RUNNING + MAX_WAITING_HASHES_PER_KEY);
+    expect(refused.length).toBeGreaterThan(BURST / 2);
     for (const page of signedIn) expect(new URL(page.url).searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const page = refused[0]!;
     expect(page.headers.get('retry-after')).toBe('5');

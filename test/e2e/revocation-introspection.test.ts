@@ -6,6 +6,11 @@ import { WEB_SECRET, startServer, type TestServer } from '../support/server.js';
 
 /** /revoke (RFC 7009) and /introspect (RFC 7662, RFC 9701). */
 const SECRET = 'rs-secret-0123456789-abcdefghijklmnopqrstuvwxyz-0123';
+/** RFC 8707 resources the service client may ask tokens for. */
+const API = 'https://api.example.com/';
+const OTHER_API = 'https://other.example.com/';
+/** A client whose client_id is also a resource (an absolute URI): it is in the aud of tokens for it. */
+const URN_RS = 'urn:example:rs';
 let server: TestServer;
 let jwks: JWTVerifyGetKey;
 let dpopKey: TestKey;
@@ -13,11 +18,15 @@ let dpopKey: TestKey;
 beforeAll(async () => {
   dpopKey = await makeKey('ES256');
   server = await startServer({
-    clients: [
-      // Resource servers: confidential, introspection only.
-      { client_id: 'api', client_secret: SECRET, grant_types: [], resource_server: true },
-      { client_id: 'api-es', client_secret: SECRET, grant_types: [], resource_server: true, introspection_signed_response_alg: 'ES256' },
-      { client_id: 'svc', client_secret: SECRET, grant_types: ['client_credentials'], scope: 'invoices:read' },
+    clients: (issuer: string) => [
+      // Resource servers: confidential, introspection only, each allowed to see tokens for some audiences.
+      { client_id: 'api', client_secret: SECRET, grant_types: [], resource_server: true, introspection_audiences: [issuer, API] },
+      { client_id: 'api-es', client_secret: SECRET, grant_types: [], resource_server: true, introspection_signed_response_alg: 'ES256', introspection_audiences: [issuer] },
+      { client_id: 'other-api', client_secret: SECRET, grant_types: [], resource_server: true, introspection_audiences: [OTHER_API] },
+      { client_id: 'no-audience', client_secret: SECRET, grant_types: [], resource_server: true },
+      { client_id: URN_RS, client_secret: SECRET, grant_types: [], resource_server: true },
+      { client_id: 'svc', client_secret: SECRET, grant_types: ['client_credentials'], scope: 'invoices:read', resources: [API, OTHER_API, URN_RS] },
+      { client_id: 'svc2', client_secret: SECRET, grant_types: ['client_credentials'], scope: 'invoices:read' },
     ],
   });
   jwks = createRemoteJWKSet(new URL(server.issuer + '/.well-known/jwks.json'));
@@ -38,8 +47,9 @@ function expectError(response: Answer, status: number, error: string, descriptio
   expect(response.json).toEqual({ error, error_description: description });
 }
 
-async function serviceToken(headers: Record<string, string> = {}): Promise<string> {
-  const response = await postForm(server.issuer + '/token', { grant_type: 'client_credentials' }, { ...as('svc'), ...headers });
+async function serviceToken(headers: Record<string, string> = {}, resources: string[] = []): Promise<string> {
+  const form: Array<[string, string]> = [['grant_type', 'client_credentials'], ...resources.map((r): [string, string] => ['resource', r])];
+  const response = await postForm(server.issuer + '/token', form, { ...as('svc'), ...headers });
   expect(response.status).toBe(200);
   return String(response.json.access_token);
 }
@@ -74,8 +84,8 @@ async function foreignJwt(): Promise<string> {
 
 describe('introspection (RFC 7662)', () => {
   it.each([
-    ['a resource server', () => as('api')],
-    ['any confidential client', () => asWebApp()],
+    ['a resource server allowed for its audience', () => as('api')],
+    ['the client it was issued to', () => as('svc')],
   ])('describes an active Bearer access token to %s (§2.2)', async (_name, headers) => {
     const response = await introspect(await serviceToken(), headers());
     expect(response.status).toBe(200);
@@ -97,6 +107,36 @@ describe('introspection (RFC 7662)', () => {
   it('describes a DPoP-bound access token with token_type DPoP and cnf.jkt (RFC 9449 §6.2)', async () => {
     const response = await introspect(await boundServiceToken());
     expect(response.json).toMatchObject({ active: true, client_id: 'svc', token_type: 'DPoP', cnf: { jkt: await thumbprint(dpopKey) } });
+  });
+
+  // RFC 7662 §4: the server determines whether the caller may see the token; §2.2 lets it say inactive.
+  it.each([
+    ['another confidential client', 'web-app', WEB_SECRET],
+    ['another client_credentials client', 'svc2', SECRET],
+    ['a resource server allowed for other audiences', 'other-api', SECRET],
+    ['a resource server allowed for no audience', 'no-audience', SECRET],
+  ])('answers {active:false} to %s for a token of the issuer audience (§4)', async (_name, clientId, secret) => {
+    const response = await introspect(await serviceToken(), as(clientId, secret));
+    expect(response.status).toBe(200);
+    expect(response.json).toEqual({ active: false });
+  });
+
+  it('shows a resource-bound token only to its audience, its client and the resource servers allowed for that audience', async () => {
+    const forApi = await serviceToken({}, [API]);
+    const active = async (clientId: string, secret = SECRET) => (await introspect(forApi, as(clientId, secret))).json.active;
+    expect(await active('api')).toBe(true);
+    expect(await active('svc')).toBe(true);
+    expect(await active('api-es')).toBe(false); // allowed for the issuer only
+    expect(await active('other-api')).toBe(false);
+    expect(await active('web-app', WEB_SECRET)).toBe(false);
+    const forBoth = await serviceToken({}, [API, OTHER_API]);
+    expect((await introspect(forBoth, as('other-api'))).json).toMatchObject({ active: true, aud: [API, OTHER_API] });
+  });
+
+  it('shows a token to a client named in its aud', async () => {
+    const token = await serviceToken({}, [URN_RS]);
+    expect((await introspect(token, as(URN_RS))).json).toMatchObject({ active: true, aud: [URN_RS] });
+    expect((await introspect(await serviceToken(), as(URN_RS))).json).toEqual({ active: false });
   });
 
   it.each([
@@ -171,10 +211,47 @@ describe('signed introspection responses (RFC 9701)', () => {
     }
   });
 
+  it('signs {active:false} for a caller that may not see the token (RFC 7662 §4)', async () => {
+    const response = await signed(await serviceToken(), 'other-api');
+    expect(response.status).toBe(200);
+    const { payload } = await jwtVerify(await response.text(), jwks, { issuer: server.issuer, audience: 'other-api', typ: 'token-introspection+jwt' });
+    expect(payload.token_introspection).toEqual({ active: false });
+  });
+
   it('signs an inactive answer too', async () => {
     const response = await signed('x'.repeat(43), 'api');
     const { payload } = await jwtVerify(await response.text(), jwks, { issuer: server.issuer, audience: 'api', typ: 'token-introspection+jwt' });
     expect(payload.token_introspection).toEqual({ active: false });
+  });
+});
+
+describe('resource_server clients may call /introspect and nothing else', () => {
+  const ONLY_INTROSPECTION = 'a resource_server client may only use the introspection endpoint';
+
+  it('refuses /revoke with unauthorized_client, and the token stays active', async () => {
+    const token = await serviceToken();
+    expectError(await revoke(token, as('api')), 400, 'unauthorized_client', ONLY_INTROSPECTION);
+    expectError(await revoke('x'.repeat(43), as('api')), 400, 'unauthorized_client', ONLY_INTROSPECTION);
+    expect((await introspect(token)).json.active).toBe(true);
+  });
+
+  it('refuses /par with unauthorized_client', async () => {
+    const response = await postForm(
+      server.issuer + '/par',
+      { response_type: 'code', scope: 'openid', redirect_uri: 'http://127.0.0.1:9/api/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' },
+      as('api'),
+    );
+    expectError(response, 400, 'unauthorized_client', ONLY_INTROSPECTION);
+  });
+
+  it.each([
+    ['/auth', () => `/auth?client_id=api&redirect_uri=${encodeURIComponent('http://127.0.0.1:9/api/callback')}&response_type=code&scope=openid`],
+    ['/logout', () => '/logout?client_id=api'],
+  ])('refuses %s with an unauthorized_client page', async (_path, url) => {
+    const response = await fetch(server.issuer + url(), { redirect: 'manual' });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('location')).toBeNull();
+    expect(await response.text()).toContain(`<code>unauthorized_client</code> ${ONLY_INTROSPECTION}`);
   });
 });
 

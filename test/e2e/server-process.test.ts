@@ -348,7 +348,7 @@ describe('a server across restarts (one config.yaml, one SQLite file)', { timeou
     expect(server.logs.length).toBeGreaterThan(0);
     expect(server.messages()).toEqual(expect.arrayContaining(['starting', 'database migrated', 'signing keys created', SEED_LOG, 'stopping', 'stopped']));
     expect(server.logs.find((l) => l.msg === 'starting')).toMatchObject({ config: configPath, issuer });
-    expect(seedReport(server)).toEqual({ clients: { created: 2, updated: 0, unchanged: 0 }, users: { created: 2, updated: 0, unchanged: 0 } });
+    expect(seedReport(server)).toEqual({ clients: { created: 2, updated: 0, unchanged: 0, enabled: 0, disabled: 0 }, users: { created: 2, updated: 0, unchanged: 0, enabled: 0, disabled: 0 } });
     expect(existsSync(databasePath)).toBe(true);
     first = { stdout: server.stdout, stderr: server.stderr, db: readDatabase(databasePath), kids };
   });
@@ -394,7 +394,7 @@ describe('a server across restarts (one config.yaml, one SQLite file)', { timeou
     const exit = await server.stop('SIGINT');
     expectCleanStop(server, exit, 'SIGINT');
 
-    expect(seedReport(server)).toEqual({ clients: { created: 0, updated: 0, unchanged: 2 }, users: { created: 0, updated: 0, unchanged: 2 } });
+    expect(seedReport(server)).toEqual({ clients: { created: 0, updated: 0, unchanged: 2, enabled: 0, disabled: 0 }, users: { created: 0, updated: 0, unchanged: 2, enabled: 0, disabled: 0 } });
     expect(server.messages()).not.toContain('database migrated');
     expect(server.messages()).not.toContain('signing keys created');
     second = readDatabase(databasePath);
@@ -417,7 +417,7 @@ describe('a server across restarts (one config.yaml, one SQLite file)', { timeou
     expect(await jwksKids(issuer)).toEqual(first.kids);
     const exit = await server.stop('SIGTERM');
     expectCleanStop(server, exit, 'SIGTERM');
-    expect(seedReport(server)).toEqual({ clients: { created: 0, updated: 1, unchanged: 1 }, users: { created: 0, updated: 1, unchanged: 1 } });
+    expect(seedReport(server)).toEqual({ clients: { created: 0, updated: 1, unchanged: 1, enabled: 0, disabled: 0 }, users: { created: 0, updated: 1, unchanged: 1, enabled: 0, disabled: 0 } });
 
     const db = readDatabase(databasePath);
     const idOf = (snapshot: DbSnapshot, username: string) => snapshot.users.find((u) => u.username === username)?.id;

@@ -84,9 +84,41 @@ describe('/token: authorization codes', () => {
     expectError(await exchange(code, { code_verifier: 'too-short' }), 400, 'invalid_grant', 'code_verifier must be 43 to 128 unreserved characters');
   });
 
-  it('requires code_verifier', async () => {
+  // RFC 7636 §4.6: every code here carries a code_challenge, so a missing verifier fails the grant.
+  it('refuses a missing code_verifier with invalid_grant, and the code stays usable', async () => {
     const code = await obtainCode(server, 'web-app');
-    expectError(await exchange(code, { code_verifier: undefined }), 400, 'invalid_request', 'code_verifier is required');
+    expectError(await exchange(code, { code_verifier: undefined }), 400, 'invalid_grant', 'code_verifier is required');
+    expect((await exchange(code)).status).toBe(200);
+  });
+
+  it('refuses an unknown code without a code_verifier as an invalid code', async () => {
+    const fake = { code: 'A'.repeat(43), verifier: 'v'.repeat(43), redirectUri: server.callback('web-app') };
+    expectError(await exchange(fake, { code_verifier: undefined }), 400, 'invalid_grant', 'the authorization code is invalid');
+  });
+
+  // RFC 6749 §4.1.2 and §4.1.3: only the client the code was issued to may trigger its revocation.
+  it("refuses another client's replay of a used code and revokes nothing", async () => {
+    const code = await obtainCode(server, 'web-app');
+    const first = await exchange(code);
+    expect(first.status).toBe(200);
+    const accessToken = String(first.json.access_token);
+    expectError(
+      await exchange(code, { redirect_uri: server.callback('post-app'), client_id: 'post-app', client_secret: POST_SECRET }, {}),
+      400,
+      'invalid_grant',
+      'the authorization code was issued to another client',
+    );
+    const userinfo = await fetch(server.issuer + '/userinfo', { headers: { authorization: `Bearer ${accessToken}` } });
+    expect(userinfo.status).toBe(200);
+  });
+
+  it("revokes what a code issued when its own client replays it (RFC 6749 §4.1.2)", async () => {
+    const code = await obtainCode(server, 'web-app');
+    const first = await exchange(code);
+    expect(first.status).toBe(200);
+    expectError(await exchange(code), 400, 'invalid_grant', 'the authorization code was already used');
+    const userinfo = await fetch(server.issuer + '/userinfo', { headers: { authorization: `Bearer ${String(first.json.access_token)}` } });
+    expect(userinfo.status).toBe(401);
   });
 
   it('refuses an unknown code and a missing one', async () => {

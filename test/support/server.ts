@@ -36,11 +36,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The clients every e2e test can use; `extra` adds more. */
-export function testConfig(port: number, dir: string, extra: { clients?: unknown[]; users?: unknown[]; settings?: Record<string, unknown> } = {}) {
+/** The clients every e2e test can use; `extra` adds more (a function gets the issuer, unknown until the port is). */
+export function testConfig(
+  port: number,
+  dir: string,
+  extra: { clients?: unknown[] | ((issuer: string) => unknown[]); users?: unknown[]; settings?: Record<string, unknown> } = {},
+) {
   const callback = (id: string) => `http://127.0.0.1:9/${id}/callback`;
+  const issuer = `http://127.0.0.1:${port}`;
   return {
-    issuer: `http://127.0.0.1:${port}`,
+    issuer,
     port,
     log_level: 'silent',
     database: { path: join(dir, 'trusty.db') },
@@ -87,7 +92,7 @@ export function testConfig(port: number, dir: string, extra: { clients?: unknown
         grant_types: ['client_credentials'],
         scope: 'invoices:read',
       },
-      ...(extra.clients ?? []),
+      ...(typeof extra.clients === 'function' ? extra.clients(issuer) : (extra.clients ?? [])),
     ],
     users: [
       {

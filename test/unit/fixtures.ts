@@ -20,7 +20,9 @@ export function client(over: Partial<Client> = {}): Client {
     resources: [],
     resourceServer: false,
     introspectionSignedResponseAlg: 'RS256',
+    introspectionAudiences: [],
     backchannelLogoutUri: undefined,
+    clientAssertionAudience: 'issuer',
     ...over,
   };
 }

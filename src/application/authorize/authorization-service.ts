@@ -3,7 +3,7 @@ import type { AuthorizationRequest, Interaction } from '../../domain/authorizati
 import type { Client } from '../../domain/client.js';
 import type { Session } from '../../domain/session.js';
 import { PASSWORD_MAX_BYTES, USERNAME_MAX_LENGTH, type User } from '../../domain/user.js';
-import { AccessDenied, InvalidRequest, OAuthError } from '../../protocol/errors.js';
+import { AccessDenied, InvalidRequest, OAuthError, TemporarilyUnavailable } from '../../protocol/errors.js';
 import { randomToken, sha256 } from '../../protocol/random.js';
 import { buildRedirect } from '../../protocol/redirect-uri.js';
 import type { Clock } from '../ports/clock.js';
@@ -18,6 +18,7 @@ import type {
   UserRepository,
 } from '../ports/repositories.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from './authorization-errors.js';
+import { callerKey } from './caller-key.js';
 import { nextStep } from './next-step.js';
 import type { PushedRequests } from './pushed-requests.js';
 import { StandInHash } from './stand-in-hash.js';
@@ -32,7 +33,13 @@ export interface AuthorizationServiceOptions {
   readonly issuer: string;
   readonly codeTtl: number;
   readonly interactionTtl: number;
+  /** Live interactions kept at most, for everyone and for one client (container.ts BOUNDS). */
+  readonly maxPendingInteractions: number;
+  readonly maxPendingInteractionsPerClient: number;
 }
+
+/** Expired interactions deleted with each new one, so the table does not wait for the purge. */
+const EXPIRED_DELETED_PER_INTERACTION = 16;
 
 export interface AuthorizationServiceDeps {
   readonly clients: ClientRepository;
@@ -67,13 +74,24 @@ export class AuthorizationService {
     const client = await this.client(request.clientId);
     const step = await this.decide(request, client, session, undefined);
     if (step.step === 'issue') return this.issue(request, step.userId, step.authTime, session);
+    // Only a validated request reaches here, and only one that needs the user (prompt=none
+    // errors were thrown above): the interaction is the one row an unauthenticated caller makes.
+    const now = this.deps.clock.now();
+    await this.deps.interactions.deleteExpired(now, EXPIRED_DELETED_PER_INTERACTION);
+    const pending = await this.deps.interactions.countPending(client.clientId, now);
+    // RFC 6749 §4.1.2.1 temporarily_unavailable, shown on a page: nothing is kept, a pushed
+    // request_uri is not spent, and the browser may retry.
+    if (pending.client >= this.options.maxPendingInteractionsPerClient) {
+      throw new TemporarilyUnavailable('too many sign-ins under way for this client; retry shortly');
+    }
+    if (pending.total >= this.options.maxPendingInteractions) throw new TemporarilyUnavailable('too many sign-ins under way; retry shortly');
     const interaction: Interaction = {
       id: randomToken(),
       request,
       csrfToken: randomToken(),
       userId: undefined,
       authTime: undefined,
-      expiresAt: this.deps.clock.now() + this.options.interactionTtl,
+      expiresAt: now + this.options.interactionTtl,
     };
     await this.deps.interactions.create(interaction);
     return { kind: 'interaction', interaction };
@@ -107,7 +125,8 @@ export class AuthorizationService {
     const acceptable = username.length <= USERNAME_MAX_LENGTH && Buffer.byteLength(password, 'utf8') <= PASSWORD_MAX_BYTES;
     const user = acceptable ? await this.deps.users.findByUsername(username) : undefined;
     const hash = user?.passwordHash ?? (await this.standInHash.get());
-    const ok = (await this.deps.passwords.verify(password, hash)) && user !== undefined;
+    // One caller (an IPv4 address, an IPv6 /64) may hold only its share of the hashing queue.
+    const ok = (await this.deps.passwords.verify(password, hash, callerKey(ip))) && user !== undefined;
     const clientId = interaction.request.clientId;
     if (!ok) {
       this.deps.audit.record({ event: 'login.failure', clientId, ip, details: { username: username.slice(0, 128) } });
@@ -124,6 +143,14 @@ export class AuthorizationService {
     const { request } = interaction;
     if (interaction.userId === undefined || interaction.authTime === undefined) {
       throw new AuthorizationPageError(new InvalidRequest('log in before consenting'));
+    }
+    if (decision === 'approve') {
+      // OIDC Core §3.1.2.1 max_age: the decision is made again now, with the interaction's
+      // auth_time: an authentication that aged past max_age on the consent page means a new login.
+      const client = await this.client(request.clientId);
+      const auth = { userId: interaction.userId, authTime: interaction.authTime };
+      const step = await this.decide(request, client, session, auth, interaction);
+      if (step.step === 'login') return { kind: 'login', interaction, client };
     }
     await this.deps.interactions.delete(interaction.id);
     if (decision !== 'approve') {

@@ -32,6 +32,7 @@ describe('the authorization check table', () => {
       'checkPkce',
       'checkPrompt',
       'checkMaxAge',
+      'checkIdTokenHint',
       'checkDpopJkt',
     ]);
   });
@@ -56,6 +57,8 @@ describe('the authorization check table', () => {
     ['an unknown prompt', { prompt: 'create' }, 'invalid_request', 'prompt value create is not supported'],
     ['max_age=-1', { max_age: '-1' }, 'invalid_request', 'max_age must be a non-negative integer'],
     ['a malformed dpop_jkt', { dpop_jkt: 'short' }, 'invalid_request', 'dpop_jkt must be a base64url SHA-256 JWK thumbprint'],
+    ['an id_token_hint that is no JWS', { id_token_hint: 'a.b' }, 'invalid_request', 'id_token_hint is not an ID token issued by this server'],
+    ['an id_token_hint in JSON serialization', { id_token_hint: '{"payload":"x"}' }, 'invalid_request', 'id_token_hint is not an ID token issued by this server'],
   ])('refuses %s', (_name, params, error, description) => {
     expect(errorOf(draft(params))).toEqual({ error, description });
   });

@@ -10,6 +10,7 @@ import {
   type OAuthError,
 } from '../../protocol/errors.js';
 import { isJwkThumbprint } from '../../protocol/dpop.js';
+import { quoteInput } from '../../protocol/error-description.js';
 import { assertCodeChallenge } from '../../protocol/pkce.js';
 
 /** The request as the checks build it up, once client_id and redirect_uri are trusted. */
@@ -84,7 +85,7 @@ const checkScope: AuthorizationCheck = (draft) => {
   const scopes = parseScope(params.scope);
   if (scopes === undefined || scopes.length === 0) throw new InvalidScope('scope is malformed');
   const refused = scopesOutside(scopes, client.scopes);
-  if (refused.length > 0) throw new InvalidScope(`scope not allowed for this client: ${refused.join(' ')}`);
+  if (refused.length > 0) throw new InvalidScope(`scope not allowed for this client: ${refused.map((s) => quoteInput(s)).join(' ')}`);
   draft.scopes = scopes;
 };
 
@@ -98,7 +99,7 @@ const checkPrompt: AuthorizationCheck = (draft) => {
   const raw = draft.params.prompt;
   const values = raw === undefined ? [] : [...new Set(raw.split(' ').filter(Boolean))];
   for (const value of values) {
-    if (!(PROMPT_VALUES as readonly string[]).includes(value)) throw new InvalidRequest(`prompt value ${value} is not supported`);
+    if (!(PROMPT_VALUES as readonly string[]).includes(value)) throw new InvalidRequest(`prompt value ${quoteInput(value)} is not supported`);
   }
   if (values.includes('none') && values.length > 1) throw new InvalidRequest('prompt none must not be combined with other values');
   draft.prompt = values as Prompt[];
@@ -119,6 +120,18 @@ const checkLengths: AuthorizationCheck = ({ params }) => {
   if (params.ui_locales !== undefined && params.ui_locales.length > MAX_HINT) throw new InvalidRequest(`ui_locales is longer than ${MAX_HINT} characters`);
 };
 
+/** RFC 7515 §7.1 JWS Compact Serialization: three base64url parts (an ID token is one). */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * OIDC Core §3.1.2.1 id_token_hint: its shape is checked here; its signature and claims after
+ * the table (validate.ts), since that needs the server's keys.
+ */
+const checkIdTokenHint: AuthorizationCheck = ({ params }) => {
+  const hint = params.id_token_hint;
+  if (hint !== undefined && !COMPACT_JWS.test(hint)) throw new InvalidRequest('id_token_hint is not an ID token issued by this server');
+};
+
 /**
  * The authorization endpoint's checks, in the order they run. Each throws the OAuth error
  * that is returned to the (already validated) redirect_uri.
@@ -134,6 +147,7 @@ export const AUTHORIZATION_CHECKS: ReadonlyArray<readonly [name: string, check: 
   ['checkPkce', checkPkce],
   ['checkPrompt', checkPrompt],
   ['checkMaxAge', checkMaxAge],
+  ['checkIdTokenHint', checkIdTokenHint],
   ['checkDpopJkt', checkDpopJkt],
 ];
 

@@ -50,6 +50,34 @@ describe('nextStep (OIDC Core §3.1.2.1 prompt and max_age, §3.1.2.4 consent)',
     expect(nextStep(input({ request: authorizationRequest({ prompt: ['consent'] }) })).step).toBe('consent');
   });
 
+  describe('id_token_hint (OIDC Core §3.1.2.1)', () => {
+    it('answers from the session of the user it names', () => {
+      expect(nextStep(input({ request: authorizationRequest({ idTokenHintSubject: 'alice' }) }))).toEqual({ step: 'issue', userId: 'alice', authTime: NOW - 100 });
+      expect(nextStep(input({ request: authorizationRequest({ prompt: ['none'], idTokenHintSubject: 'alice' }) })).step).toBe('issue');
+    });
+
+    it('never answers from the session of another user: login_required under prompt=none, else the login page', () => {
+      const none = authorizationRequest({ prompt: ['none'], idTokenHintSubject: 'bob' });
+      expect(() => nextStep(input({ request: none }))).toThrow(new LoginRequired('the signed-in user is not the subject of id_token_hint'));
+      expect(nextStep(input({ request: authorizationRequest({ idTokenHintSubject: 'bob' }) }))).toEqual({ step: 'login' });
+      expect(() => nextStep(input({ request: none, session: undefined }))).toThrow(new LoginRequired('the user is not logged in'));
+    });
+
+    it('takes the password typed in this interaction, whoever it names (the user chose)', () => {
+      const request = authorizationRequest({ idTokenHintSubject: 'bob' });
+      expect(nextStep(input({ request, interactionAuth: { userId: 'bob', authTime: NOW } }))).toEqual({ step: 'issue', userId: 'bob', authTime: NOW });
+      expect(nextStep(input({ request, interactionAuth: { userId: 'alice', authTime: NOW } })).step).toBe('issue');
+    });
+  });
+
+  it('re-checks max_age against the interaction’s auth_time (consent approved late)', () => {
+    const request = authorizationRequest({ maxAge: 60, scopes: ['openid', 'email'] });
+    const interactionAuth = { userId: 'alice', authTime: NOW - 60 };
+    const c = client({ requireConsent: true });
+    expect(nextStep(input({ request, client: c, interactionAuth })).step).toBe('consent');
+    expect(nextStep(input({ request, client: c, interactionAuth, now: NOW + 1 }))).toEqual({ step: 'login' });
+  });
+
   it('throws login_required and consent_required under prompt=none', () => {
     const none = authorizationRequest({ prompt: ['none'] });
     expect(() => nextStep(input({ request: none, session: undefined }))).toThrow(LoginRequired);

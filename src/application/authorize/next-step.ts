@@ -28,10 +28,18 @@ export function nextStep(input: NextStepInput): NextStep {
   // in this interaction then satisfies it, whatever second it is now.
   const forceLogin = request.prompt.includes('login') || request.prompt.includes('select_account') || request.maxAge === 0;
   const maxAge = request.maxAge === 0 ? undefined : request.maxAge;
-  const auth = input.interactionAuth ?? (session && !forceLogin ? { userId: session.userId, authTime: session.authTime } : undefined);
+  // OIDC Core §3.1.2.1 id_token_hint: the session of a user other than the one the hint names
+  // does not answer the request. A password typed in this interaction does: the user chose.
+  const otherUser =
+    input.interactionAuth === undefined && session !== undefined && request.idTokenHintSubject !== undefined && session.userId !== request.idTokenHintSubject;
+  const sessionAuth = session && !forceLogin && !otherUser ? { userId: session.userId, authTime: session.authTime } : undefined;
+  const auth = input.interactionAuth ?? sessionAuth;
 
   if (auth === undefined || isAuthenticationTooOld(auth.authTime, maxAge, now)) {
-    if (request.prompt.includes('none')) throw new LoginRequired('the user is not logged in');
+    if (request.prompt.includes('none')) {
+      // §3.1.2.1: "If the End-User identified by the ID Token is not logged in … login_required".
+      throw new LoginRequired(otherUser ? 'the signed-in user is not the subject of id_token_hint' : 'the user is not logged in');
+    }
     return { step: 'login' };
   }
 

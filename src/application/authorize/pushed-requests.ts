@@ -1,11 +1,13 @@
 import type { AuthorizationRequest } from '../../domain/authorization-request.js';
-import { requiresPushedRequests, type Client } from '../../domain/client.js';
-import { InvalidDpopProof, InvalidRequest, InvalidRequestUri, type OAuthError } from '../../protocol/errors.js';
+import type { Client } from '../../domain/client.js';
+import { RESOURCE_SERVER_ONLY_INTROSPECTS } from '../../domain/introspection.js';
+import { InvalidDpopProof, InvalidRequest, InvalidRequestUri, UnauthorizedClient, type OAuthError } from '../../protocol/errors.js';
 import { single, type RawParameters } from '../../protocol/parameters.js';
 import { randomToken } from '../../protocol/random.js';
 import type { Clock } from '../ports/clock.js';
 import type { ParStore } from '../ports/par-store.js';
 import type { ClientRepository } from '../ports/repositories.js';
+import type { IdTokenHints } from '../services/id-token-hint.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from './authorization-errors.js';
 import { validateAuthorizationRequest } from './validate.js';
 
@@ -17,6 +19,8 @@ export interface PushedRequestsOptions {
   readonly ttl: number;
   /** Config par.required: every client must push. */
   readonly required: boolean;
+  /** Verifies an id_token_hint pushed with the request, as /auth does. */
+  readonly idTokenHints: IdTokenHints;
 }
 
 /**
@@ -34,12 +38,13 @@ export class PushedRequests {
 
   /** /par, once the client is authenticated. Errors are OAuth errors for a JSON answer. */
   async push(client: Client, params: RawParameters, proofJkt: string | undefined): Promise<{ requestUri: string; expiresIn: number }> {
+    if (client.resourceServer) throw new UnauthorizedClient(RESOURCE_SERVER_ONLY_INTROSPECTS);
     const clientId = single(params, 'client_id', 128);
     // RFC 9126 §2.1: the client_id, if sent, is the authenticated client's.
     if (clientId !== undefined && clientId !== client.clientId) throw new InvalidRequest('client_id does not match the authenticated client');
     let request: AuthorizationRequest;
     try {
-      request = await validateAuthorizationRequest({ ...params, client_id: client.clientId }, this.clients, { endpoint: 'par', parRequired: this.options.required });
+      request = await validateAuthorizationRequest({ ...params, client_id: client.clientId }, this.clients, { endpoint: 'par', parRequired: this.options.required, idTokenHints: this.options.idTokenHints });
     } catch (error) {
       if (error instanceof AuthorizationPageError || error instanceof AuthorizationRedirectError) throw error.error;
       throw error;
@@ -55,15 +60,18 @@ export class PushedRequests {
   }
 
   /**
-   * /auth with request_uri (RFC 9126 §4): every parameter comes from the pushed request. For
-   * clients that must push, anything beside client_id and request_uri is an error; for the
-   * others it is ignored.
+   * /auth with request_uri (RFC 9126 §4): every parameter comes from the pushed request.
+   * RFC 9101 §5 (which RFC 9126 §4 applies): parameters repeated in the query are ignored, never
+   * merged — OIDC Core §6.1–6.2 make clients repeat response_type and scope, most PAR clients
+   * repeat redirect_uri, and none of them (nor state, nonce, prompt, dpop_jkt…) may override
+   * or add to what was pushed. Only client_id and request_uri are read, each once.
    */
   async resolve(params: RawParameters): Promise<AuthorizationRequest> {
     const page = (error: OAuthError) => new AuthorizationPageError(error);
     let clientId: string | undefined;
     let requestUri: string | undefined;
     try {
+      // RFC 6749 §3.1: not repeated.
       clientId = single(params, 'client_id', 128);
       requestUri = single(params, 'request_uri', 512);
     } catch (error) {
@@ -77,18 +85,6 @@ export class PushedRequests {
     if (pushed === undefined) throw page(new InvalidRequestUri('request_uri is invalid, expired or already used'));
     // RFC 9126 §4: the request_uri is bound to the client that pushed it.
     if (pushed.clientId !== client.clientId) throw page(new InvalidRequestUri('request_uri was not pushed by this client'));
-    if (requiresPushedRequests(client, this.options.required)) {
-      const extra = Object.keys(params).filter((name) => name !== 'client_id' && name !== 'request_uri');
-      if (extra.length > 0) {
-        await this.complete(pushed.request);
-        const { redirectUri, state } = pushed.request;
-        throw new AuthorizationRedirectError(
-          new InvalidRequest(`only client_id and request_uri are allowed with a pushed request (got ${extra.slice(0, 5).map((name) => name.slice(0, 40)).join(', ')})`),
-          redirectUri,
-          state,
-        );
-      }
-    }
     return pushed.request;
   }
 

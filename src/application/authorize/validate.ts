@@ -1,8 +1,10 @@
 import type { AuthorizationRequest } from '../../domain/authorization-request.js';
-import { InvalidRequest, OAuthError } from '../../protocol/errors.js';
+import { RESOURCE_SERVER_ONLY_INTROSPECTS } from '../../domain/introspection.js';
+import { InvalidRequest, OAuthError, UnauthorizedClient } from '../../protocol/errors.js';
 import { single, type RawParameters } from '../../protocol/parameters.js';
 import { isRegisteredRedirectUri } from '../../protocol/redirect-uri.js';
 import type { ClientRepository } from '../ports/repositories.js';
+import type { IdTokenHints } from '../services/id-token-hint.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from './authorization-errors.js';
 import { runChecks, type AuthorizationDraft } from './checks.js';
 
@@ -14,7 +16,7 @@ import { runChecks, type AuthorizationDraft } from './checks.js';
 export async function validateAuthorizationRequest(
   params: RawParameters,
   clients: ClientRepository,
-  context: { endpoint: 'auth' | 'par'; parRequired: boolean },
+  context: { endpoint: 'auth' | 'par'; parRequired: boolean; idTokenHints: IdTokenHints },
 ): Promise<AuthorizationRequest> {
   const { clientId, redirectUri, client } = await trustedTarget(params, clients);
   let state: string | undefined;
@@ -36,6 +38,14 @@ export async function validateAuthorizationRequest(
   const draft: AuthorizationDraft = { client, params: flat, endpoint: context.endpoint, parRequired: context.parRequired };
   const error = runChecks(draft);
   if (error) throw fail(error);
+  let idTokenHintSubject: string | undefined;
+  if (flat.id_token_hint !== undefined) {
+    try {
+      idTokenHintSubject = await hintSubject(flat.id_token_hint, clientId, context.idTokenHints);
+    } catch (error) {
+      throw error instanceof OAuthError ? fail(error) : error;
+    }
+  }
 
   return {
     clientId,
@@ -48,8 +58,19 @@ export async function validateAuthorizationRequest(
     maxAge: draft.maxAge,
     uiLocales: flat.ui_locales,
     loginHint: flat.login_hint,
+    idTokenHintSubject,
     dpopJkt: draft.dpopJkt,
   };
+}
+
+/**
+ * OIDC Core §3.1.2.1: id_token_hint is an ID token this server issued to this client (expired
+ * or not); the user it names is the one the request is about.
+ */
+async function hintSubject(hint: string, clientId: string, hints: IdTokenHints): Promise<string> {
+  const { sub, aud } = await hints.verify(hint);
+  if (!aud.includes(clientId)) throw new InvalidRequest('id_token_hint was not issued to this client');
+  return sub;
 }
 
 async function trustedTarget(params: RawParameters, clients: ClientRepository) {
@@ -65,6 +86,7 @@ async function trustedTarget(params: RawParameters, clients: ClientRepository) {
   if (clientId === undefined) throw page('client_id is required');
   const client = await clients.findById(clientId);
   if (client === undefined) throw page('client_id is not a registered client');
+  if (client.resourceServer) throw new AuthorizationPageError(new UnauthorizedClient(RESOURCE_SERVER_ONLY_INTROSPECTS));
   // OIDC Core §3.1.2.1: redirect_uri is REQUIRED, and must exactly match a registered one.
   if (redirectUri === undefined) throw page('redirect_uri is required');
   if (!isRegisteredRedirectUri(redirectUri, client.redirectUris)) {

@@ -19,16 +19,17 @@ export const authorizationCodeGrant: Grant = {
     if (code === undefined) throw new InvalidRequest('code is required');
     // OIDC Core §3.1.2.1 made redirect_uri required at /auth, so RFC 6749 §4.1.3 requires it here.
     if (redirectUri === undefined) throw new InvalidRequest('redirect_uri is required');
-    if (codeVerifier === undefined) throw new InvalidRequest('code_verifier is required');
     if (code.length > MAX_CODE_LENGTH) throw new InvalidGrant('the authorization code is invalid');
 
     const now = deps.clock.now();
     const codeDigest = sha256(code);
     const stored = await deps.codes.find(codeDigest);
     if (stored === undefined) throw new InvalidGrant('the authorization code is invalid');
+    // RFC 6749 §4.1.3: the code must have been issued to the caller — checked before the replay
+    // branch, so that only that client's replay revokes the grant (§4.1.2).
+    if (stored.clientId !== client.clientId) throw new InvalidGrant('the authorization code was issued to another client');
     if (stored.consumedAt !== undefined) return replayed(stored.grantId, stored.userId);
     if (stored.expiresAt <= now) throw new InvalidGrant('the authorization code expired');
-    if (stored.clientId !== client.clientId) throw new InvalidGrant('the authorization code was issued to another client');
     // RFC 6749 §4.1.3: identical to the redirect_uri of the authorization request.
     if (stored.redirectUri !== redirectUri) throw new InvalidGrant('redirect_uri does not match the authorization request');
     verifyCodeVerifier(codeVerifier, stored.codeChallenge);

@@ -1,4 +1,5 @@
 import { parseScope, scopesOutside } from '../../domain/scope.js';
+import { quoteInput } from '../../protocol/error-description.js';
 import { InvalidScope } from '../../protocol/errors.js';
 import { assertResources } from '../../protocol/resource-indicators.js';
 import type { Grant } from './grant.js';
@@ -18,7 +19,7 @@ export const clientCredentialsGrant: Grant = {
       const requested = parseScope(params.scope);
       if (requested === undefined || requested.length === 0) throw new InvalidScope('scope is malformed');
       const refused = scopesOutside(requested, client.scopes);
-      if (refused.length > 0) throw new InvalidScope(`scope not allowed for this client: ${refused.join(' ')}`);
+      if (refused.length > 0) throw new InvalidScope(`scope not allowed for this client: ${refused.map((s) => quoteInput(s)).join(' ')}`);
       scopes = requested;
     }
     const audience = assertResources(resources, client.resources);

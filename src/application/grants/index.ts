@@ -1,6 +1,8 @@
 import type { DpopProof } from '../../protocol/dpop.js';
+import { MAX_QUOTED_URI_LENGTH, quoteInput } from '../../protocol/error-description.js';
 import { InvalidDpopProof, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../../protocol/errors.js';
-import type { ClientAuthenticator } from '../services/client-authenticator.js';
+import { replayOwner, type ClientAuthenticator } from '../services/client-authenticator.js';
+import type { DpopVerifier } from '../services/dpop-verifier.js';
 import { authorizationCodeGrant } from './authorization-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
 import { refreshTokenGrant } from './refresh-token.js';
@@ -13,7 +15,10 @@ export const GRANTS: ReadonlyMap<string, Grant> = new Map(
 
 export const GRANT_TYPES_SUPPORTED: readonly string[] = [...GRANTS.keys()];
 
-/** The token endpoint (RFC 6749 §3.2): authenticate the client, then run its grant. */
+/**
+ * The token endpoint (RFC 6749 §3.2): authenticate the client, remember its DPoP proof (in the
+ * client's share of the replay cache, never before the client is known), then run its grant.
+ */
 export async function exchange(
   input: {
     authorization: string | undefined;
@@ -27,11 +32,12 @@ export async function exchange(
   },
   authenticator: ClientAuthenticator,
   deps: GrantDeps,
+  proofs: DpopVerifier,
 ): Promise<TokenResponse> {
   const grantType = input.params.grant_type;
   if (grantType === undefined) throw new InvalidRequest('grant_type is required');
   const grant = GRANTS.get(grantType);
-  if (grant === undefined) throw new UnsupportedGrantType(`grant_type ${grantType.slice(0, 64)} is not supported`);
+  if (grant === undefined) throw new UnsupportedGrantType(`grant_type ${quoteInput(grantType, MAX_QUOTED_URI_LENGTH)} is not supported`);
   const client = await authenticator.authenticate(input.authorization, input.params, input.endpoint);
   if (client.resourceServer || !client.grantTypes.includes(grant.grantType)) {
     throw new UnauthorizedClient(`the client is not allowed to use the ${grant.grantType} grant`);
@@ -40,5 +46,7 @@ export async function exchange(
   if (client.profile === 'fapi2' && input.dpop === undefined) {
     throw new InvalidDpopProof('a DPoP proof is required: this client only receives sender-constrained tokens');
   }
+  // RFC 9449 §11.1: single use, remembered only now that the client is authenticated.
+  if (input.dpop !== undefined) await proofs.remember(input.dpop, replayOwner(client));
   return grant.handle({ client, params: input.params, resources: input.resources, ip: input.ip, dpop: input.dpop }, deps);
 }

@@ -2,6 +2,7 @@ import { isPublicClient } from '../../domain/client.js';
 import { refreshTokenState } from '../../domain/refresh-token.js';
 import { parseScope, scopesOutside } from '../../domain/scope.js';
 import { InvalidDpopProof, InvalidGrant, InvalidRequest, InvalidScope } from '../../protocol/errors.js';
+import { quoteInput } from '../../protocol/error-description.js';
 import { sha256 } from '../../protocol/random.js';
 import type { Grant } from './grant.js';
 import { issueUserTokens } from './user-tokens.js';
@@ -42,12 +43,12 @@ export const refreshTokenGrant: Grant = {
       const requested = parseScope(params.scope);
       if (requested === undefined || requested.length === 0) throw new InvalidScope('scope is malformed');
       const extra = scopesOutside(requested, stored.scopes);
-      if (extra.length > 0) throw new InvalidScope(`scope exceeds what was granted: ${extra.join(' ')}`);
+      if (extra.length > 0) throw new InvalidScope(`scope exceeds what was granted: ${extra.map((s) => quoteInput(s)).join(' ')}`);
       scopes = requested;
     }
 
     const user = await deps.users.findById(stored.userId);
-    if (user === undefined) throw new InvalidGrant('the user of this refresh token no longer exists');
+    if (user === undefined) throw new InvalidGrant('the user of this refresh token is disabled'); // config.yaml no longer declares them
 
     const rotate = isPublicClient(client) || client.profile !== 'fapi2' || deps.refresh.rotateFapi2;
     const tokens = await issueUserTokens(

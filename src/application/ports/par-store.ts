@@ -12,7 +12,10 @@ export interface PushedRequest {
  * node; a shared store implements the same port for several nodes.
  */
 export interface ParStore {
-  /** Throws TemporarilyUnavailable when full. */
+  /**
+   * Throws TemporarilyUnavailable when full, or when `pushed.clientId` already has its share of
+   * pending requests (one client must not lock the others out).
+   */
   save(handle: string, pushed: PushedRequest): Promise<void>;
   /** Undefined when unknown, expired or deleted. */
   find(handle: string): Promise<PushedRequest | undefined>;

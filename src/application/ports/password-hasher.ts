@@ -2,5 +2,6 @@
 export interface PasswordHasher {
   /** Both reject with TemporarilyUnavailable when too many hashes already wait their turn. */
   hash(password: string): Promise<string>;
-  verify(password: string, hash: string): Promise<boolean>;
+  /** `key` names the caller (its IP): each key may hold only a share of the waiting places. */
+  verify(password: string, hash: string, key?: string): Promise<boolean>;
 }

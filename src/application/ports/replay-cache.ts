@@ -1,12 +1,31 @@
 /**
- * Remembers single-use values until they expire: client-assertion jti, DPoP proof jti, used
- * authorization codes. In memory on one node (src/infrastructure/cache); a shared store
- * (Valkey SET NX EX) implements the same port for several nodes.
+ * Whose budget a remembered value counts against: the client that authenticated (or, at a
+ * resource, the client the access token was issued to). Values are remembered only once the
+ * owner is known, so an unauthenticated caller cannot fill what legitimate clients need.
+ */
+export interface ReplayOwner {
+  readonly clientId: string;
+  /** A public client (token_endpoint_auth_method none) can be used by anyone: it gets a smaller share. */
+  readonly isPublic: boolean;
+}
+
+/**
+ * Remembers single-use values until they expire: client-assertion jti, DPoP proof jti. In memory
+ * on one node (src/infrastructure/cache); a shared store (Valkey SET NX EX) implements the same
+ * port for several nodes.
  */
 export interface ReplayCache {
   /**
-   * True the first time `key` is seen before `expiresAt` (seconds since the epoch), false on
-   * reuse. Throws TemporarilyUnavailable when it cannot remember more (never forgets early).
+   * True the first time `key` is seen for `owner` before `expiresAt` (seconds since the epoch),
+   * false on reuse. Throws TemporarilyUnavailable when it cannot remember more for this owner or
+   * overall (never forgets early).
    */
-  firstUse(key: string, expiresAt: number): Promise<boolean>;
+  firstUse(owner: ReplayOwner, key: string, expiresAt: number): Promise<boolean>;
+  /**
+   * Since when (seconds since the epoch, possibly with a fraction) every first use has been
+   * remembered: the process start for a memory cache, -Infinity for a store that outlives
+   * processes. A value that could have been used before that instant cannot be told apart from
+   * a replay, and is refused (RFC 7523 §3 (7), RFC 9449 §11.1).
+   */
+  remembersSince(): number;
 }

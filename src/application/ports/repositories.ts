@@ -9,29 +9,69 @@ import type { User } from '../../domain/user.js';
  * Storage ports. SQLite implements them (src/infrastructure/sqlite); a shared engine
  * (PostgreSQL) can implement them for several nodes.
  */
+/**
+ * Who owns a stored client or user: `config` rows are config.yaml's (the seed disables those the
+ * file no longer declares); rows of any other source (the management API's, later) the file never
+ * touches.
+ */
+export type RecordSource = 'config' | 'api';
+
+/** What an upsert did; `enabled` means a disabled row was declared again (and maybe changed). */
+export type UpsertOutcome = 'created' | 'updated' | 'unchanged' | 'enabled';
+
+/**
+ * Disabled clients and users keep their rows (audit, stable ids) but are invisible to the
+ * protocol: the finders below return enabled ones only. Disabling one also ends what it was
+ * granted (refresh tokens, access tokens, sessions), so enabling it again revives none of it.
+ */
 export interface ClientRepository {
+  /** An enabled client. */
   findById(clientId: string): Promise<Client | undefined>;
+  /** The enabled clients. */
   list(): Promise<Client[]>;
-  upsert(client: Client): Promise<'created' | 'updated' | 'unchanged'>;
+  /** Creates or updates by client_id, enabling it if it was disabled. */
+  upsert(client: Client): Promise<UpsertOutcome>;
+  /** Disables the enabled clients of `source` whose client_id is not in `keep`; returns their ids. */
+  disableAllExcept(source: RecordSource, keep: readonly string[]): Promise<string[]>;
 }
 
 export interface UserRepository {
+  /** An enabled user. */
   findById(id: string): Promise<User | undefined>;
-  findByUsername(username: string): Promise<User | undefined>;
-  /** Creates or updates by username; keeps the existing id (`sub`). */
-  upsert(user: Omit<User, 'id'>, newId: string): Promise<'created' | 'updated' | 'unchanged'>;
+  /** An enabled user, or with `includeDisabled` any stored one (the seed compares passwords). */
+  findByUsername(username: string, options?: { includeDisabled?: boolean }): Promise<User | undefined>;
+  /** Creates or updates by username, enabling it if it was disabled; keeps the existing id (`sub`). */
+  upsert(user: Omit<User, 'id'>, newId: string): Promise<UpsertOutcome>;
+  /** Disables the enabled users of `source` whose username is not in `keep`; returns their ids. */
+  disableAllExcept(source: RecordSource, keep: readonly string[]): Promise<string[]>;
 }
 
 export interface SessionRepository {
   create(session: Session): Promise<void>;
   find(idDigest: string): Promise<Session | undefined>;
-  end(idDigest: string, now: number): Promise<void>;
+  /**
+   * Marks the session ended, once: returns it only to the call that ended it (undefined when it
+   * was unknown or already ended), so its clients are told exactly once.
+   */
+  end(idDigest: string, now: number): Promise<Session | undefined>;
+  /**
+   * Marks ended at most `limit` sessions that expired without being ended and that logged in to
+   * at least one client, and returns them with those clients (read before the purge deletes them).
+   */
+  endExpired(now: number, limit: number): Promise<Array<{ session: Session; clientIds: string[] }>>;
   addClient(sid: string, clientId: string): Promise<void>;
   clientsOf(sid: string): Promise<string[]>;
 }
 
 export interface InteractionRepository {
   create(interaction: Interaction): Promise<void>;
+  /**
+   * Live (not yet expired) interactions at `now`: the client's and everyone's. /auth counts them
+   * before it keeps a new one, to bound what unauthenticated callers can make it store.
+   */
+  countPending(clientId: string, now: number): Promise<{ readonly client: number; readonly total: number }>;
+  /** Deletes up to `max` expired interactions (the periodic purge does the rest); returns how many. */
+  deleteExpired(now: number, max: number): Promise<number>;
   find(id: string): Promise<Interaction | undefined>;
   setAuthenticated(id: string, userId: string, authTime: number): Promise<void>;
   delete(id: string): Promise<void>;

@@ -2,7 +2,7 @@ import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload
 import { InvalidToken } from '../../protocol/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyStore } from '../ports/key-store.js';
-import type { TokenRevocations } from '../ports/repositories.js';
+import type { ClientRepository, TokenRevocations, UserRepository } from '../ports/repositories.js';
 
 export interface AccessTokenClaims {
   readonly sub: string;
@@ -22,8 +22,10 @@ export const VERIFIED_CACHE_SIZE = 10_000;
 
 /**
  * Verifies access tokens this provider issued (RFC 9068 §4) with the cached public keys, and
- * refuses revoked ones (an in-memory lookup). A bounded cache of verified tokens skips the
- * signature check on a repeat; expiry and revocation are checked on every call, cached or not.
+ * refuses revoked ones (an in-memory lookup) and those of a disabled client or user (the client
+ * cache and the user cache: no query once warm). A bounded cache of verified tokens skips the
+ * signature check on a repeat; expiry, revocation and the client's and user's state are checked
+ * on every call, cached or not.
  */
 export class AccessTokenVerifier {
   private readonly verified = new Map<string, AccessTokenClaims>();
@@ -33,6 +35,7 @@ export class AccessTokenVerifier {
     private readonly clock: Clock,
     private readonly issuer: string,
     private readonly revocations: TokenRevocations,
+    private readonly owners: { readonly clients: ClientRepository; readonly users: UserRepository },
   ) {}
 
   /** @param audience the audience required, or null to accept any (introspection serves every resource) */
@@ -40,13 +43,14 @@ export class AccessTokenVerifier {
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidToken('the access token is too long');
     const cached = this.verified.get(token);
     if (cached !== undefined) return this.stillValid(cached, audience);
-    let kid: string | undefined;
+    let kid: unknown;
     try {
       kid = decodeProtectedHeader(token).kid;
     } catch {
       throw new InvalidToken('the access token is malformed');
     }
-    const key = kid === undefined ? undefined : this.keys.verificationKey(kid);
+    // The header is read before the signature is checked: kid may be any JSON value.
+    const key = typeof kid === 'string' ? this.keys.verificationKey(kid) : undefined;
     if (key === undefined) throw new InvalidToken('the access token was not issued by this server');
     let payload: JWTPayload;
     try {
@@ -63,8 +67,12 @@ export class AccessTokenVerifier {
       if (error instanceof joseErrors.JWTClaimValidationFailed) throw new InvalidToken(`the access token ${error.claim} claim is invalid`);
       throw new InvalidToken('the access token is invalid');
     }
+    // Signed by this server, so well typed; checked anyway, as every claim read from input is.
+    if (typeof payload.sub !== 'string' || typeof payload.client_id !== 'string' || typeof payload.jti !== 'string') {
+      throw new InvalidToken('the access token is invalid');
+    }
     const claims: AccessTokenClaims = {
-      sub: payload.sub!,
+      sub: payload.sub,
       clientId: String(payload.client_id),
       scopes: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
       jti: payload.jti!,
@@ -74,19 +82,33 @@ export class AccessTokenVerifier {
     };
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(token, claims);
+    await this.ownersEnabled(claims);
     if (this.revocations.isRevoked(claims.jti)) throw new InvalidToken('the access token was revoked');
     return claims;
   }
 
   /** The checks that change with time, made again for a cached token. */
-  private stillValid(claims: AccessTokenClaims, audience: string | null): AccessTokenClaims {
+  private async stillValid(claims: AccessTokenClaims, audience: string | null): Promise<AccessTokenClaims> {
     if (claims.exp <= this.clock.now()) throw new InvalidToken('the access token expired');
+    await this.ownersEnabled(claims);
     if (this.revocations.isRevoked(claims.jti)) throw new InvalidToken('the access token was revoked');
     if (audience !== null) {
       const aud = claims.payload.aud;
       if (!(Array.isArray(aud) ? aud.includes(audience) : aud === audience)) throw new InvalidToken('the access token aud claim is invalid');
     }
     return claims;
+  }
+
+  /**
+   * A disabled (or unknown) client or user makes its tokens worthless at once, although a JWT
+   * carries its own validity. RFC 9068 §2.2: sub is the client itself for client_credentials,
+   * else the user.
+   */
+  private async ownersEnabled(claims: AccessTokenClaims): Promise<void> {
+    if ((await this.owners.clients.findById(claims.clientId)) === undefined) throw new InvalidToken('the client of this access token is disabled');
+    if (claims.sub !== claims.clientId && (await this.owners.users.findById(claims.sub)) === undefined) {
+      throw new InvalidToken('the user of this access token is disabled');
+    }
   }
 }
 

@@ -1,12 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Client } from '../../domain/client.js';
-import { ASSERTION_FUTURE_SKEW, assertionIssuer, CLIENT_ASSERTION_TYPE, verifyClientAssertion } from '../../protocol/client-assertion.js';
+import { isPublicClient, type Client } from '../../domain/client.js';
+import { assertionIssuer, CLIENT_ASSERTION_TYPE, MAX_ASSERTION_AGE, verifyClientAssertion } from '../../protocol/client-assertion.js';
 import { extractClientCredentials } from '../../protocol/client-credentials.js';
 import { InvalidClient } from '../../protocol/errors.js';
 import { sha256 } from '../../protocol/random.js';
 import type { ClientKeys } from '../ports/client-keys.js';
 import type { Clock } from '../ports/clock.js';
-import type { ReplayCache } from '../ports/replay-cache.js';
+import type { ReplayCache, ReplayOwner } from '../ports/replay-cache.js';
 import type { ClientRepository } from '../ports/repositories.js';
 
 export interface ClientAuthenticatorDeps {
@@ -15,7 +15,7 @@ export interface ClientAuthenticatorDeps {
   readonly replay: ReplayCache;
   readonly clock: Clock;
   readonly issuer: string;
-  /** The token endpoint URL, which RFC 7523 lets `oidc` clients name in aud. */
+  /** The token endpoint URL, which `oidc` clients with the lenient audience may name in aud. */
   readonly tokenEndpoint: string;
 }
 
@@ -69,18 +69,30 @@ export class ClientAuthenticator {
     if (assertionType !== CLIENT_ASSERTION_TYPE) {
       throw new InvalidClient(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
     }
-    const { jti, exp } = await verifyClientAssertion(assertion, this.deps.keys.keysOf(client), {
+    const { jti, usableFrom, usableUntil } = await verifyClientAssertion(assertion, this.deps.keys.keysOf(client), {
       clientId: client.clientId,
       profile: client.profile,
+      // Rows stored before the setting existed have none: the strict default.
+      audience: client.clientAssertionAudience === 'lenient' ? 'lenient' : 'issuer',
       issuer: this.deps.issuer,
       endpointUrls: [this.deps.tokenEndpoint, endpoint],
       now: this.deps.clock.now(),
     });
-    // RFC 7523 §3 (7): single use until it expires (exp is accepted with the same skew as iat).
-    if (!(await this.deps.replay.firstUse(`client_assertion:${client.clientId}:${jti}`, exp + ASSERTION_FUTURE_SKEW + 1))) {
+    // RFC 7523 §3 (7), FAPI 2.0: single use. An assertion that could have been used before the
+    // replay cache began remembering (before this process started) cannot be checked: refused.
+    if (usableFrom < this.deps.replay.remembersSince()) {
+      throw new InvalidClient(`client_assertion may have been used before this server started (its iat, or exp minus ${MAX_ASSERTION_AGE} s, is earlier): sign a new one`);
+    }
+    // Remembered while it can still be accepted (+1: the clock counts whole seconds).
+    if (!(await this.deps.replay.firstUse(replayOwner(client), `client_assertion:${client.clientId}:${jti}`, usableUntil + 1))) {
       throw new InvalidClient('client_assertion jti was already used');
     }
   }
+}
+
+/** Whose share of the replay cache a client's single-use values count against. */
+export function replayOwner(client: Client): ReplayOwner {
+  return { clientId: client.clientId, isPublic: isPublicClient(client) };
 }
 
 function digestsEqual(a: string, b: string): boolean {

@@ -2,7 +2,7 @@ import { DPOP_FUTURE_SKEW, DpopKeyCache, verifyDpopProof, type DpopProof } from 
 import { InvalidDpopProof, UseDpopNonce } from '../../protocol/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { DpopNonces } from '../ports/dpop-nonces.js';
-import type { ReplayCache } from '../ports/replay-cache.js';
+import type { ReplayCache, ReplayOwner } from '../ports/replay-cache.js';
 
 export interface DpopVerifierOptions {
   /** Seconds a proof is accepted after its iat. */
@@ -12,6 +12,9 @@ export interface DpopVerifierOptions {
 /**
  * The stateful half of DPoP proof checking (RFC 9449 §4.3 (9) nonce, (12) jti replay);
  * src/protocol/dpop.ts does the rest. One instance serves the token, PAR and resource endpoints.
+ * `verify` remembers nothing; the endpoint calls `remember` once it knows who is calling (the
+ * authenticated client, or the client of the access token), so an unauthenticated caller cannot
+ * fill the replay cache, and a client fills only its own share of it.
  */
 export class DpopVerifier {
   private readonly keys = new DpopKeyCache();
@@ -25,7 +28,8 @@ export class DpopVerifier {
   ) {}
 
   /**
-   * The proof in the DPoP header, verified; undefined when the request carries none.
+   * The proof in the DPoP header, verified but not yet remembered; undefined when the request
+   * carries none.
    * @param header the raw header value(s) as the HTTP layer received them
    */
   async verify(header: string | string[] | undefined, request: { method: string; url: string; accessToken?: string | undefined }): Promise<DpopProof | undefined> {
@@ -41,12 +45,24 @@ export class DpopVerifier {
         this.nonces.current(),
       );
     }
-    // RFC 9449 §11.1: a proof is accepted once; remember its jti until it could no longer be accepted.
-    const expiresAt = Math.max(proof.iat, now) + this.options.proofMaxAge + DPOP_FUTURE_SKEW;
-    if (!(await this.replay.firstUse(`dpop:${proof.jkt}:${proof.jti}`, expiresAt))) {
-      throw new InvalidDpopProof('the DPoP proof jti was already used');
+    // RFC 9449 §11.1: a proof made before the replay cache began remembering may have been used
+    // already (before a restart); nonces survive restarts, so this holds with nonces too.
+    if (proof.iat < this.replay.remembersSince()) {
+      if (this.nonces !== undefined) throw new UseDpopNonce('the DPoP proof was made before the server started: send a new proof with this nonce', this.nonces.current());
+      throw new InvalidDpopProof('the DPoP proof was made before the server started: send a new proof');
     }
     return proof;
+  }
+
+  /**
+   * RFC 9449 §11.1: a proof is accepted once; its jti is remembered, in `owner`'s share, until
+   * the proof could no longer be accepted. Call after the caller was authenticated.
+   */
+  async remember(proof: DpopProof, owner: ReplayOwner): Promise<void> {
+    const expiresAt = Math.max(proof.iat, this.clock.now()) + this.options.proofMaxAge + DPOP_FUTURE_SKEW;
+    if (!(await this.replay.firstUse(owner, `dpop:${proof.jkt}:${proof.jti}`, expiresAt))) {
+      throw new InvalidDpopProof('the DPoP proof jti was already used');
+    }
   }
 
   /** The nonce to send in DPoP-Nonce on every answer to a DPoP request, if nonces are required. */

@@ -1,18 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import type { Client } from '../../domain/client.js';
 import type { Session } from '../../domain/session.js';
-import { InvalidRequest } from '../../protocol/errors.js';
+import { RESOURCE_SERVER_ONLY_INTROSPECTS } from '../../domain/introspection.js';
+import { InvalidRequest, UnauthorizedClient } from '../../protocol/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyStore } from '../ports/key-store.js';
 import type { LogoutTokenSender } from '../ports/logout-notifier.js';
 import type { AuditLog, ClientRepository } from '../ports/repositories.js';
+import type { IdTokenHints } from './id-token-hint.js';
 import type { SessionService } from './session-service.js';
 
 /** OIDC Back-Channel Logout §2.4: the event a logout token carries. */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const LOGOUT_TOKEN_TTL = 120;
-const MAX_HINT_LENGTH = 8192;
+/**
+ * Expired sessions whose clients one purge run tells (each run every 10 minutes); any beyond are
+ * ended without a logout token, so that one run never starts an unbounded burst of requests.
+ */
+export const EXPIRY_NOTICES_PER_PURGE = 10_000;
 
 /** A validated RP-initiated logout request (OIDC RP-Initiated Logout 1.0 §2). */
 export interface LogoutRequest {
@@ -21,12 +27,18 @@ export interface LogoutRequest {
   readonly postLogoutRedirectUri: string | undefined;
   readonly state: string | undefined;
   readonly uiLocales: string | undefined;
+  /** The user id_token_hint names, when one was sent: only that user's session may end (§2–3). */
+  readonly hintSubject: string | undefined;
 }
+
+/** Why a session ended: the user logged out, or a new login in the same browser replaced it. */
+export type SessionEndReason = 'logout' | 'replaced';
 
 export interface LogoutServiceDeps {
   readonly issuer: string;
   readonly clients: ClientRepository;
   readonly keys: KeyStore;
+  readonly hints: IdTokenHints;
   readonly sessions: SessionService;
   readonly sender: LogoutTokenSender;
   readonly audit: AuditLog;
@@ -40,26 +52,56 @@ export class LogoutService {
   async validate(params: Readonly<Record<string, string | undefined>>): Promise<LogoutRequest> {
     const { id_token_hint: hint, client_id: clientIdParam, post_logout_redirect_uri: redirect, state, ui_locales: uiLocales } = params;
     let clientId = clientIdParam;
+    let hintSubject: string | undefined;
     if (hint !== undefined) {
-      const audience = await this.hintAudience(hint);
+      const { aud, sub } = await this.deps.hints.verify(hint);
       // §2: when both are sent, client_id must be the ID token's audience.
-      if (clientId !== undefined && !audience.includes(clientId)) throw new InvalidRequest('client_id does not match the audience of id_token_hint');
-      clientId ??= audience[0];
+      if (clientId !== undefined && !aud.includes(clientId)) throw new InvalidRequest('client_id does not match the audience of id_token_hint');
+      clientId ??= aud[0];
+      hintSubject = sub;
     }
     const client = clientId === undefined ? undefined : await this.deps.clients.findById(clientId);
     if (clientId !== undefined && client === undefined) throw new InvalidRequest('client_id is not a registered client');
+    if (client?.resourceServer === true) throw new UnauthorizedClient(RESOURCE_SERVER_ONLY_INTROSPECTS);
     // §3: redirect only to an exactly registered post_logout_redirect_uri, never elsewhere.
     const postLogoutRedirectUri = redirect !== undefined && client?.postLogoutRedirectUris.includes(redirect) ? redirect : undefined;
-    return { client, postLogoutRedirectUri, state: state?.slice(0, 2048), uiLocales };
+    return { client, postLogoutRedirectUri, state: state?.slice(0, 2048), uiLocales, hintSubject };
   }
 
-  /** Ends the SSO session and notifies, in the background, every client it logged in to. */
-  async logout(cookieValue: string, session: Session, ip: string): Promise<void> {
-    await this.deps.sessions.end(cookieValue);
-    this.deps.audit.record({ event: 'logout', userId: session.userId, ip });
-    const clientIds = await this.deps.sessions.clientsOf(session.sid);
+  /**
+   * Ends the browser's SSO session (a logout, or a new login replacing it) and tells, in the
+   * background, every client it logged in to. Only the call that ended the session tells them:
+   * a second end (a double submit, a race) sends nothing.
+   */
+  async end(cookieValue: string, ip: string, reason: SessionEndReason): Promise<void> {
+    const session = await this.deps.sessions.end(cookieValue);
+    if (session === undefined) return;
+    this.deps.audit.record({ event: reason === 'logout' ? 'logout' : 'session.replaced', userId: session.userId, ip });
+    await this.notify(session, await this.deps.sessions.clientsOf(session.sid));
+  }
+
+  /**
+   * Ends the sessions that expired without an end (the purge job calls this before deleting
+   * them) and tells their clients. A session ended before (logout, replacement) is not told again.
+   * At most EXPIRY_NOTICES_PER_PURGE sessions per call; the purge deletes any others untold.
+   * @returns how many sessions were ended here (their clients told)
+   */
+  async endExpired(): Promise<number> {
+    const expired = await this.deps.sessions.endExpired(EXPIRY_NOTICES_PER_PURGE);
+    const clients = new Map<string, Promise<Client | undefined>>();
+    const find = (clientId: string) => {
+      let client = clients.get(clientId);
+      if (client === undefined) clients.set(clientId, (client = this.deps.clients.findById(clientId)));
+      return client;
+    };
+    for (const { session, clientIds } of expired) await this.notify(session, clientIds, find);
+    return expired.length;
+  }
+
+  /** OIDC Back-Channel Logout §2.5: a logout token to each client with a backchannel_logout_uri. */
+  private async notify(session: Session, clientIds: readonly string[], find = (id: string) => this.deps.clients.findById(id)): Promise<void> {
     for (const clientId of clientIds) {
-      const client = await this.deps.clients.findById(clientId);
+      const client = await find(clientId);
       if (client?.backchannelLogoutUri === undefined) continue;
       const token = await this.logoutToken(client, session);
       void this.deps.sender.send(client.backchannelLogoutUri, token, client.clientId);
@@ -79,32 +121,5 @@ export class LogoutService {
       .setExpirationTime(now + LOGOUT_TOKEN_TTL)
       .setJti(randomUUID())
       .sign(key.privateKey);
-  }
-
-  /** §2: id_token_hint is an ID token this server issued; an expired one is still a good hint. */
-  private async hintAudience(hint: string): Promise<string[]> {
-    const invalid = () => new InvalidRequest('id_token_hint is not an ID token issued by this server');
-    if (hint.length > MAX_HINT_LENGTH) throw invalid();
-    let header;
-    try {
-      header = decodeProtectedHeader(hint);
-    } catch {
-      throw invalid();
-    }
-    const key = header.kid === undefined ? undefined : this.deps.keys.verificationKey(header.kid);
-    // Only ID tokens (typ JWT): not access tokens (at+jwt), not logout tokens (logout+jwt).
-    if (key === undefined || header.typ?.toUpperCase() !== 'JWT') throw invalid();
-    try {
-      const { payload } = await jwtVerify(hint, key.key, {
-        issuer: this.deps.issuer,
-        algorithms: [key.alg],
-        // Expiry is tolerated (RP-Initiated Logout §2): the hint names the session, it grants nothing.
-        currentDate: new Date(0),
-        requiredClaims: ['aud', 'sub'],
-      });
-      return Array.isArray(payload.aud) ? payload.aud : [payload.aud!];
-    } catch {
-      throw invalid();
-    }
   }
 }

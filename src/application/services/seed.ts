@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '../../domain/client.js';
 import type { PasswordHasher } from '../ports/password-hasher.js';
-import type { ClientRepository, UserRepository } from '../ports/repositories.js';
+import type { ClientRepository, UpsertOutcome, UserRepository } from '../ports/repositories.js';
 
 export interface UserSeed {
   readonly username: string;
@@ -9,10 +9,18 @@ export interface UserSeed {
   readonly claims: Record<string, unknown>;
 }
 
+/** How many were created, updated, unchanged, enabled again, and disabled (dropped from the file). */
+export type SeedCounts = Record<UpsertOutcome | 'disabled', number>;
+
 export interface SeedReport {
-  readonly clients: Record<'created' | 'updated' | 'unchanged', number>;
-  readonly users: Record<'created' | 'updated' | 'unchanged', number>;
+  readonly clients: SeedCounts;
+  readonly users: SeedCounts;
+  /** Who was disabled: client_ids and user ids (`sub`), for the log and the audit trail. */
+  readonly disabled: { readonly clients: readonly string[]; readonly users: readonly string[] };
 }
+
+/** The rows config.yaml owns; rows of another source (the management API's) the file never touches. */
+const SOURCE = 'config';
 
 /** Users seeded at once; the hasher runs their hashes as its threads allow. */
 const HASH_CONCURRENCY = 4;
@@ -20,27 +28,31 @@ const HASH_CONCURRENCY = 4;
 /**
  * Upserts the clients and users declared in config.yaml (contract: idempotent — a restart
  * with the same file changes nothing). A user's password is re-hashed only when it changed.
+ * Contract: the file owns what it declares, so a client or user it declared before and no
+ * longer does is disabled (its row stays: audit, stable `sub`); declared again, it is enabled.
  */
 export async function seed(
   input: { clients: readonly Client[]; users: readonly UserSeed[] },
   deps: { clients: ClientRepository; users: UserRepository; passwords: PasswordHasher },
 ): Promise<SeedReport> {
-  const report: SeedReport = {
-    clients: { created: 0, updated: 0, unchanged: 0 },
-    users: { created: 0, updated: 0, unchanged: 0 },
-  };
+  const counts = (): SeedCounts => ({ created: 0, updated: 0, unchanged: 0, enabled: 0, disabled: 0 });
+  const report = { clients: counts(), users: counts() };
   for (const client of input.clients) {
     report.clients[await deps.clients.upsert(client)]++;
   }
   const queue = [...input.users];
   const worker = async () => {
     for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
-      const existing = await deps.users.findByUsername(user.username);
+      const existing = await deps.users.findByUsername(user.username, { includeDisabled: true });
       const keep = existing !== undefined && (await deps.passwords.verify(user.password, existing.passwordHash));
       const passwordHash = keep ? existing.passwordHash : await deps.passwords.hash(user.password);
       report.users[await deps.users.upsert({ username: user.username, passwordHash, claims: user.claims }, randomUUID())]++;
     }
   };
   await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
-  return report;
+  const clients = await deps.clients.disableAllExcept(SOURCE, input.clients.map((c) => c.clientId));
+  const users = await deps.users.disableAllExcept(SOURCE, input.users.map((u) => u.username));
+  report.clients.disabled = clients.length;
+  report.users.disabled = users.length;
+  return { ...report, disabled: { clients, users } };
 }

@@ -26,8 +26,14 @@ export class SessionService {
     return session && isSessionActive(session, this.clock.now()) ? session : undefined;
   }
 
-  async end(cookieValue: string): Promise<void> {
-    await this.sessions.end(sha256(cookieValue), this.clock.now());
+  /** Ends the session; returns it only to the one call that ended it (see SessionRepository.end). */
+  end(cookieValue: string): Promise<Session | undefined> {
+    return this.sessions.end(sha256(cookieValue), this.clock.now());
+  }
+
+  /** Ends sessions past their lifetime that were never ended, with the clients they logged in to. */
+  endExpired(limit: number): Promise<Array<{ session: Session; clientIds: string[] }>> {
+    return this.sessions.endExpired(this.clock.now(), limit);
   }
 
   clientsOf(sid: string): Promise<string[]> {

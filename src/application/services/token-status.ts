@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import { isPublicClient, type Client } from '../../domain/client.js';
+import { mayIntrospectAccessToken, RESOURCE_SERVER_ONLY_INTROSPECTS } from '../../domain/introspection.js';
 import { refreshTokenState, type RefreshToken } from '../../domain/refresh-token.js';
 import { InvalidClient, InvalidToken, UnauthorizedClient } from '../../protocol/errors.js';
 import { sha256 } from '../../protocol/random.js';
@@ -33,6 +34,7 @@ export class TokenStatus {
    * its whole grant with it (and the access tokens issued from it); unknown tokens are fine.
    */
   async revoke(client: Client, token: string, ip: string): Promise<void> {
+    if (client.resourceServer) throw new UnauthorizedClient(RESOURCE_SERVER_ONLY_INTROSPECTS);
     const found = await this.find(token);
     if (found === undefined) return;
     const owner = found.kind === 'access_token' ? found.claims.clientId : found.token.clientId;
@@ -48,8 +50,10 @@ export class TokenStatus {
   }
 
   /**
-   * RFC 7662 §2.2. Any confidential client may introspect access tokens (resource servers do);
-   * a refresh token is shown only to the client it was issued to.
+   * RFC 7662 §2.2 and §4. An access token is shown to the client it was issued to, to a client
+   * named in its aud, and to a resource server registered for one of its audiences
+   * (domain/introspection.ts); a refresh token only to the client it was issued to. Everyone
+   * else learns `active: false`, also in signed responses (RFC 9701), which sign this answer.
    */
   async introspect(client: Client, token: string): Promise<Record<string, unknown>> {
     if (isPublicClient(client)) throw new InvalidClient('public clients may not use the introspection endpoint');
@@ -61,6 +65,7 @@ export class TokenStatus {
       return { active: true, iss: this.deps.issuer, client_id: t.clientId, sub: t.userId, scope: t.scopes.join(' '), iat: t.createdAt, exp: Math.min(t.expiresAt, t.idleExpiresAt) };
     }
     const { payload, jkt } = found.claims;
+    if (!mayIntrospectAccessToken(client, { clientId: found.claims.clientId, aud: payload.aud })) return { active: false };
     return {
       active: true,
       iss: payload.iss,

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { AuthorizationPageError, AuthorizationRedirectError } from '../../application/authorize/authorization-errors.js';
 import { DPOP_SIGNING_ALGS } from '../../protocol/dpop.js';
+import { MAX_QUOTED_URI_LENGTH, quoteInput } from '../../protocol/error-description.js';
 import {
   InsufficientScope,
   InvalidClient,
@@ -74,8 +75,8 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance, options: { iss
   });
 
   app.setNotFoundHandler(async (request, reply) => {
-    const path = (request.url.split('?')[0] ?? '').slice(0, 200);
-    const error = new NotFound(`no endpoint at ${request.method} ${path}`);
+    const path = request.url.split('?')[0] ?? '';
+    const error = new NotFound(`no endpoint at ${quoteInput(request.method)} ${quoteInput(path, MAX_QUOTED_URI_LENGTH)}`);
     return reply.code(404).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: error.description });
   });
 
@@ -111,6 +112,7 @@ function dpopChallenge(realm: string, error: OAuthError): string {
   return `DPoP realm="${realm}", error="${code}", error_description="${quoted(error.description)}", algs="${DPOP_ALGS}"`;
 }
 
+/** RFC 7235 §2.1 quoted-string; descriptions already exclude `"` and `\` (RFC 6749 §5.2), this stays as a guard. */
 function quoted(description: string): string {
   return description.replace(/["\\]/g, "'");
 }

@@ -16,7 +16,7 @@ export async function authorizeRoutes(app: FastifyInstance, { deps }: { deps: Ht
     const authorizationRequest =
       params.request_uri !== undefined
         ? await deps.pushed.resolve(params)
-        : await validateAuthorizationRequest(params, deps.clients, { endpoint: 'auth', parRequired: deps.pushed.options.required });
+        : await validateAuthorizationRequest(params, deps.clients, { endpoint: 'auth', parRequired: deps.pushed.options.required, idTokenHints: deps.idTokenHints });
     const session = await deps.sessions.find(request.cookies[SESSION_COOKIE]);
     const outcome = await deps.authorization.start(authorizationRequest, session);
     return sendOutcome(request, reply, outcome, deps);

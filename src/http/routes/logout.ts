@@ -25,7 +25,10 @@ export async function logoutRoutes(app: FastifyInstance, { deps }: { deps: HttpD
     const session = await deps.sessions.find(cookie);
     reply.header('cache-control', 'no-store');
 
-    if (session === undefined || cookie === undefined) return finish(reply, logout, lang, 'logout.done');
+    // RP-Initiated Logout 1.0 §2–3: id_token_hint names the user to log out. A session of another
+    // user is not this RP's to end: answer as without a session (no confirmation, nothing ended).
+    const ours = session !== undefined && (logout.hintSubject === undefined || logout.hintSubject === session.userId);
+    if (!ours || cookie === undefined) return finish(reply, logout, lang, 'logout.done');
     // The confirmation form posts back with a token only this browser's session cookie yields.
     const csrfToken = sha256(`logout:${cookie}`);
     // Only the confirmation form's POST decides; a decision in a URL just shows the page.
@@ -41,7 +44,7 @@ export async function logoutRoutes(app: FastifyInstance, { deps }: { deps: HttpD
       throw new InvalidRequest('the logout form is invalid or expired; try again', 403);
     }
     if (params.decision !== 'confirm') return reply.page('logged-out', lang, messageKeys('logout.cancelled'));
-    await deps.logout.logout(cookie, session, request.ip);
+    await deps.logout.end(cookie, request.ip, 'logout');
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return finish(reply, logout, lang, 'logout.done');
   };

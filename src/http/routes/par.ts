@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { replayOwner } from '../../application/services/client-authenticator.js';
 import { PATHS } from '../../application/services/discovery.js';
 import { single, type RawParameters } from '../../protocol/parameters.js';
 import type { HttpDeps } from '../deps.js';
@@ -17,6 +18,8 @@ export async function parRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps
     const proof = await deps.dpop.verify(request.headers.dpop, { method: 'POST', url });
     const credentials = Object.fromEntries(CREDENTIALS.map((name) => [name, single(params, name)]));
     const client = await deps.authenticator.authenticate(request.headers.authorization, credentials, url);
+    // RFC 9449 §11.1: the proof's jti is remembered only once the client is authenticated.
+    if (proof !== undefined) await deps.dpop.remember(proof, replayOwner(client));
     const { client_secret: _secret, client_assertion: _assertion, client_assertion_type: _type, ...authorizationParams } = params;
     const pushed = await deps.pushed.push(client, authorizationParams, proof?.jkt);
     addDpopNonce(reply, deps, proof !== undefined);

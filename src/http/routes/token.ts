@@ -17,7 +17,7 @@ export async function tokenRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
     const params = singleAll(rest);
     const resources = resource === undefined ? [] : Array.isArray(resource) ? resource : [resource];
     const dpop = await deps.dpop.verify(request.headers.dpop, { method: 'POST', url });
-    const response = await exchange({ authorization: request.headers.authorization, params, resources, ip: request.ip, endpoint: url, dpop }, deps.authenticator, deps.grants);
+    const response = await exchange({ authorization: request.headers.authorization, params, resources, ip: request.ip, endpoint: url, dpop }, deps.authenticator, deps.grants, deps.dpop);
     addDpopNonce(reply, deps, dpop !== undefined);
     // RFC 6749 §5.1: tokens are never cached.
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(response);

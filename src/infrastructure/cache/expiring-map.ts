@@ -52,6 +52,12 @@ export class ExpiringKeys<K extends string | number = string> {
     this.forget(key);
   }
 
+  /** Drops every expired key now, wherever it sits (O(n)): for an owner that must free room. */
+  forgetExpired(): void {
+    const now = this.now();
+    for (const [key, expiresAt] of this.expiries) if (expiresAt <= now) this.forget(key);
+  }
+
   /** Every removal goes through here, so a subclass can drop what it keeps beside the key. */
   protected forget(key: K): void {
     this.expiries.delete(key);

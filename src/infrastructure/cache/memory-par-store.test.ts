@@ -61,4 +61,43 @@ describe('MemoryParStore', () => {
     await store.delete('h-2');
     await expect(store.save('h-3', pushed(1120))).resolves.toBeUndefined();
   });
+
+  it('refuses a client over its own share with temporarily_unavailable, while other clients still push', async () => {
+    const store = new MemoryParStore(10, manualClock().fn, 2);
+    await store.save('a-1', pushed(2000, 'spa'));
+    await store.save('a-2', pushed(2000, 'spa'));
+    const error = await store.save('a-3', pushed(2000, 'spa')).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(TemporarilyUnavailable);
+    expect(error).toMatchObject({
+      error: 'temporarily_unavailable',
+      status: 503,
+      description: 'too many pending pushed authorization requests for this client; retry shortly',
+    });
+    await expect(store.find('a-3')).resolves.toBeUndefined();
+    await expect(store.save('b-1', pushed(2000, 'bank'))).resolves.toBeUndefined();
+    await expect(store.save('b-2', pushed(2000, 'bank'))).resolves.toBeUndefined();
+    await expect(store.find('b-2')).resolves.toMatchObject({ clientId: 'bank' });
+  });
+
+  it("gives a client its share back as its own requests expire or are deleted, whatever their order", async () => {
+    const c = manualClock();
+    const store = new MemoryParStore(10, c.fn, 2);
+    await store.save('other', pushed(5000, 'bank')); // a long-lived head of the whole store
+    await store.save('a-1', pushed(1060, 'spa'));
+    await store.save('a-2', pushed(1120, 'spa'));
+    await expect(store.save('a-3', pushed(1120, 'spa'))).rejects.toBeInstanceOf(TemporarilyUnavailable);
+    c.now = 1060;
+    await expect(store.save('a-3', pushed(1120, 'spa'))).resolves.toBeUndefined();
+    await expect(store.save('a-4', pushed(1120, 'spa'))).rejects.toBeInstanceOf(TemporarilyUnavailable);
+    await store.delete('a-2');
+    await expect(store.save('a-4', pushed(1120, 'spa'))).resolves.toBeUndefined();
+    await expect(store.find('other')).resolves.toMatchObject({ clientId: 'bank' });
+  });
+
+  it('keeps the overall bound too', async () => {
+    const store = new MemoryParStore(2, manualClock().fn, 2);
+    await store.save('a-1', pushed(2000, 'spa'));
+    await store.save('b-1', pushed(2000, 'bank'));
+    await expect(store.save('c-1', pushed(2000, 'third'))).rejects.toMatchObject({ description: 'too many pending pushed authorization requests; retry shortly' });
+  });
 });

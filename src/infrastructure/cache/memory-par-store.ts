@@ -1,26 +1,64 @@
 import type { ParStore, PushedRequest } from '../../application/ports/par-store.js';
 import { TemporarilyUnavailable } from '../../protocol/errors.js';
-import { ExpiringMap } from './expiring-map.js';
+import { ExpiringKeys } from './expiring-map.js';
 
-/** The single-node ParStore: at most `capacity` pushed requests, each until its expiry. */
+/** Pending requests by handle, and each client's handles (oldest first) to count its share. */
+class PendingRequests extends ExpiringKeys<string> {
+  readonly values = new Map<string, PushedRequest>();
+  readonly byClient = new Map<string, Set<string>>();
+
+  protected override forget(key: string): void {
+    super.forget(key);
+    const pushed = this.values.get(key);
+    if (pushed === undefined) return;
+    this.values.delete(key);
+    const handles = this.byClient.get(pushed.clientId);
+    handles?.delete(key);
+    if (handles?.size === 0) this.byClient.delete(pushed.clientId);
+  }
+}
+
+/**
+ * The single-node ParStore: at most `capacity` pushed requests, each until its expiry, and at
+ * most `perClient` of them from any one client, so that one client (the public ones need no
+ * secret to push) cannot fill the store and lock the others out.
+ */
 export class MemoryParStore implements ParStore {
-  private readonly pushed: ExpiringMap<PushedRequest>;
+  private readonly pending: PendingRequests;
 
-  constructor(capacity: number, now: () => number) {
-    this.pushed = new ExpiringMap(capacity, now);
+  constructor(
+    capacity: number,
+    now: () => number,
+    private readonly perClient = Number.POSITIVE_INFINITY,
+  ) {
+    this.pending = new PendingRequests(capacity, now);
   }
 
   async save(handle: string, pushed: PushedRequest): Promise<void> {
-    if (!this.pushed.set(handle, pushed, pushed.expiresAt)) {
+    const mine = this.pending.byClient.get(pushed.clientId);
+    if (mine !== undefined && mine.size >= this.perClient) {
+      // Only a client at its share pays for this pass (at most perClient lookups): has() drops
+      // its expired requests, wherever they sit in the store.
+      for (const other of mine) this.pending.has(other);
+      if (mine.size >= this.perClient) {
+        throw new TemporarilyUnavailable('too many pending pushed authorization requests for this client; retry shortly');
+      }
+    }
+    this.pending.delete(handle);
+    if (!this.pending.add(handle, pushed.expiresAt)) {
       throw new TemporarilyUnavailable('too many pending pushed authorization requests; retry shortly');
     }
+    this.pending.values.set(handle, pushed);
+    const handles = this.pending.byClient.get(pushed.clientId) ?? new Set<string>();
+    handles.add(handle);
+    this.pending.byClient.set(pushed.clientId, handles);
   }
 
   async find(handle: string): Promise<PushedRequest | undefined> {
-    return this.pushed.get(handle);
+    return this.pending.has(handle) ? this.pending.values.get(handle) : undefined;
   }
 
   async delete(handle: string): Promise<void> {
-    this.pushed.delete(handle);
+    this.pending.delete(handle);
   }
 }

@@ -1,32 +1,95 @@
 import { createHash } from 'node:crypto';
-import type { ReplayCache } from '../../application/ports/replay-cache.js';
+import type { ReplayCache, ReplayOwner } from '../../application/ports/replay-cache.js';
 import { TemporarilyUnavailable } from '../../protocol/errors.js';
 import { ExpiringKeys } from './expiring-map.js';
 
+export interface ReplayCacheLimits {
+  /** Live keys overall, all clients together: the memory bound (about 53 bytes per key). */
+  readonly capacity: number;
+  /** Live keys of one confidential client: what one client may use of `capacity`. */
+  readonly perClient: number;
+  /** Live keys of one public client, which anyone can act as. */
+  readonly perPublicClient: number;
+}
+
+/** Seconds between two sweeps of every client's expired keys when the overall bound is reached. */
+const FULL_SWEEP_INTERVAL = 1;
+
 /**
- * The single-node ReplayCache: bounded (`capacity` live keys), expiring, O(1). A key is kept
- * as the first 53 bits of its SHA-256, a number, whatever the key's length (a DPoP key is
- * `dpop:` plus a 43-character thumbprint plus the jti): about 53 bytes per remembered use,
+ * The single-node ReplayCache: bounded, expiring, O(1), one partition per owning client, each
+ * with its own bound (`perClient`, `perPublicClient`) under an overall one (`capacity`), so that
+ * a client at its share, or a flood through a public client, cannot take what the others need.
+ * A key is kept as the first 53 bits of its SHA-256, a number, whatever the key's length (a DPoP
+ * key is `dpop:` plus a 43-character thumbprint plus the jti): about 53 bytes per remembered use,
  * measured, where a 22-character digest string cost 77 and the keys themselves in an
  * object-valued Map about 590 (bench scenario b remembers every request's jti for 300 s).
  * Two keys share 53 bits by chance once in 2^53 / n new keys with n remembered (about one in
- * 1.8 · 10^10 with the 500 000 of a full cache): that new use is refused as a replay, never
- * the reverse.
+ * 9 · 10^9 with the 1 000 000 of a full cache): that new use is refused as a replay, never the
+ * reverse.
  */
 export class MemoryReplayCache implements ReplayCache {
-  private readonly seen: ExpiringKeys<number>;
+  private readonly partitions = new Map<string, OwnedKeys>();
+  /** Live keys in all partitions (expired ones count until a partition drops them). */
+  private total = 0;
+  private lastFullSweep = -Infinity;
 
-  constructor(capacity: number, now: () => number) {
-    this.seen = new ExpiringKeys<number>(capacity, now);
+  constructor(
+    private readonly limits: ReplayCacheLimits,
+    private readonly now: () => number,
+    /** The instant remembering began (seconds, fraction allowed): this process's start. */
+    private readonly startedAt: number,
+  ) {}
+
+  remembersSince(): number {
+    return this.startedAt;
   }
 
-  async firstUse(key: string, expiresAt: number): Promise<boolean> {
+  async firstUse(owner: ReplayOwner, key: string, expiresAt: number): Promise<boolean> {
     const digest = replayDigest(key);
-    if (this.seen.has(digest)) return false;
-    if (!this.seen.add(digest, expiresAt)) {
-      throw new TemporarilyUnavailable('too many requests in flight; retry shortly');
+    let keys = this.partitions.get(owner.clientId);
+    if (keys === undefined) {
+      keys = new OwnedKeys(owner.isPublic ? this.limits.perPublicClient : this.limits.perClient, this.now, this);
+      this.partitions.set(owner.clientId, keys);
     }
+    if (keys.has(digest)) return false;
+    if (this.total >= this.limits.capacity) this.sweepAll();
+    if (this.total >= this.limits.capacity) throw new TemporarilyUnavailable('too many requests in flight; retry shortly');
+    if (!keys.add(digest, expiresAt)) throw new TemporarilyUnavailable('too many requests in flight for this client; retry shortly');
+    this.total += 1;
     return true;
+  }
+
+  /** Called by a partition for each key it drops. */
+  forgotten(): void {
+    this.total -= 1;
+  }
+
+  /** Drops expired keys of every client (quiet ones keep theirs otherwise), at most once a second. */
+  private sweepAll(): void {
+    const now = this.now();
+    if (now - this.lastFullSweep < FULL_SWEEP_INTERVAL) return;
+    this.lastFullSweep = now;
+    for (const [clientId, keys] of this.partitions) {
+      keys.forgetExpired();
+      if (keys.size === 0) this.partitions.delete(clientId);
+    }
+  }
+}
+
+/** One client's keys; tells the cache of each one dropped, so the overall count stays exact. */
+class OwnedKeys extends ExpiringKeys<number> {
+  constructor(
+    capacity: number,
+    now: () => number,
+    private readonly cache: MemoryReplayCache,
+  ) {
+    super(capacity, now);
+  }
+
+  protected override forget(key: number): void {
+    const before = this.size;
+    super.forget(key);
+    if (this.size < before) this.cache.forgotten();
   }
 }
 

@@ -22,6 +22,21 @@ export class SqliteInteractionRepository implements InteractionRepository {
       .execute();
   }
 
+  /** Two index range counts: interactions_client_expires and interactions_expires (migration 0005). */
+  async countPending(clientId: string, now: number): Promise<{ client: number; total: number }> {
+    const [client, total] = await Promise.all([
+      this.db.selectFrom('interactions').select((eb) => eb.fn.countAll<number>().as('n')).where('client_id', '=', clientId).where('expires_at', '>', now).executeTakeFirstOrThrow(),
+      this.db.selectFrom('interactions').select((eb) => eb.fn.countAll<number>().as('n')).where('expires_at', '>', now).executeTakeFirstOrThrow(),
+    ]);
+    return { client: Number(client.n), total: Number(total.n) };
+  }
+
+  async deleteExpired(now: number, max: number): Promise<number> {
+    const oldest = this.db.selectFrom('interactions').select('id').where('expires_at', '<=', now).orderBy('expires_at').limit(max);
+    const result = await this.db.deleteFrom('interactions').where('id', 'in', oldest).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async find(id: string): Promise<Interaction | undefined> {
     const row = await this.db.selectFrom('interactions').selectAll().where('id', '=', id).executeTakeFirst();
     if (row === undefined) return undefined;

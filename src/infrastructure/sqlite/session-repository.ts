@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { SessionRepository } from '../../application/ports/repositories.js';
 import type { Session } from '../../domain/session.js';
-import type { Database } from '../db/schema.js';
+import type { Database, SessionsTable } from '../db/schema.js';
 
 export class SqliteSessionRepository implements SessionRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -37,11 +37,54 @@ export class SqliteSessionRepository implements SessionRepository {
       .where('id_digest', '=', idDigest)
       .where('ended_at', 'is', null)
       .executeTakeFirst();
-    // Sessions created before migration 0003 have no sid: derive a stable one from the digest.
-    return row && { idDigest: row.id_digest, userId: row.user_id, authTime: row.auth_time, expiresAt: row.expires_at, sid: row.sid ?? row.id_digest.slice(0, 22) };
+    return row && toSession(row);
   }
 
-  async end(idDigest: string, now: number): Promise<void> {
-    await this.db.updateTable('sessions').set({ ended_at: now }).where('id_digest', '=', idDigest).execute();
+  async end(idDigest: string, now: number): Promise<Session | undefined> {
+    // `ended_at IS NULL` in the same statement: of two concurrent ends, only one gets the row.
+    const row = await this.db
+      .updateTable('sessions')
+      .set({ ended_at: now })
+      .where('id_digest', '=', idDigest)
+      .where('ended_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toSession(row);
   }
+
+  async endExpired(now: number, limit: number): Promise<Array<{ session: Session; clientIds: string[] }>> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .updateTable('sessions')
+        .set({ ended_at: now })
+        .where('id_digest', 'in', (eb) =>
+          eb
+            .selectFrom('sessions')
+            .select('id_digest')
+            .where('ended_at', 'is', null)
+            .where('expires_at', '<=', now)
+            .where('sid', 'in', eb.selectFrom('session_clients').select('sid'))
+            .orderBy('expires_at')
+            .limit(limit),
+        )
+        .returningAll()
+        .execute();
+      const sessions = rows.map(toSession);
+      const clients = new Map<string, string[]>(sessions.map((session) => [session.sid, []]));
+      for (let i = 0; i < sessions.length; i += SID_BATCH) {
+        const sids = sessions.slice(i, i + SID_BATCH).map((session) => session.sid);
+        const links = await trx.selectFrom('session_clients').select(['sid', 'client_id']).where('sid', 'in', sids).execute();
+        for (const link of links) clients.get(link.sid)?.push(link.client_id);
+      }
+      return sessions.map((session) => ({ session, clientIds: clients.get(session.sid) ?? [] }));
+    });
+  }
+}
+
+/** Sids per `IN (...)` list, well under SQLite's 32 766 bound parameters. */
+const SID_BATCH = 500;
+
+function toSession(row: Selectable<SessionsTable>): Session {
+  // Sessions created before migration 0003 have no sid: derive a stable one from the digest.
+  return { idDigest: row.id_digest, userId: row.user_id, authTime: row.auth_time, expiresAt: row.expires_at, sid: row.sid ?? row.id_digest.slice(0, 22) };
 }

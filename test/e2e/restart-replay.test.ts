@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TestClock } from '../support/clock.js';
+import { ASSERTION_TYPE, clientAssertion, dpopNonce, dpopProof, makeKey, type TestKey } from '../support/fapi.js';
+import { postForm } from '../support/flow.js';
+import { freePort, type TestServer } from '../support/server.js';
+import { startServerAt } from '../support/server-at.js';
+
+/**
+ * Across a restart (server closed, started again on the same SQLite file), in process:
+ * DPoP nonces survive (their key is a server secret in the database, shared by every process on
+ * it), and what the memory replay cache could not have remembered is refused: an assertion or
+ * DPoP proof made before the restart (RFC 7523 §3 (7), RFC 9449 §11.1). The restarted server's
+ * clock is one second ahead, so "before the start" does not depend on where a second begins;
+ * test/e2e/replay-restart-process.test.ts does the same with a real process, SIGTERM and SIGKILL.
+ */
+let svcKey: TestKey;
+let dpopKey: TestKey;
+const dirs: string[] = [];
+const running: TestServer[] = [];
+
+beforeAll(async () => {
+  [svcKey, dpopKey] = await Promise.all([makeKey('ES256', 'svc-1'), makeKey('ES256')]);
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((server) => server.close()));
+});
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const SVC = { client_id: 'svc', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [] as unknown[] }, grant_types: ['client_credentials'], scope: 'invoices:read' };
+
+async function start(port: number, dir: string, clock?: TestClock): Promise<TestServer> {
+  const server = await startServerAt(port, dir, { extra: { clients: [{ ...SVC, jwks: { keys: [svcKey.publicJwk] } }] }, clock });
+  running.push(server);
+  return server;
+}
+
+async function restart(server: TestServer, dir: string): Promise<TestServer> {
+  await server.close();
+  running.splice(running.indexOf(server), 1);
+  const clock = new TestClock();
+  clock.advance(1);
+  return start(Number(new URL(server.issuer).port), dir, clock);
+}
+
+function newDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'trusty-restart-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function token(server: TestServer, assertion: string, proof: string) {
+  return postForm(server.issuer + '/token', { grant_type: 'client_credentials', scope: 'invoices:read', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion }, { dpop: proof });
+}
+
+const proof = (server: TestServer, nonce: string) => dpopProof(server, dpopKey, { htu: server.issuer + '/token', nonce });
+
+describe('DPoP nonces across restarts and processes (their key lives in server_secrets)', () => {
+  it('accepts after a restart a nonce obtained before it, without a use_dpop_nonce round trip', async () => {
+    const dir = newDir();
+    const first = await start(await freePort(), dir);
+    const nonce = await dpopNonce(first, dpopKey);
+    const second = await restart(first, dir);
+    const response = await token(second, await clientAssertion(second, 'svc', svcKey), await proof(second, nonce));
+    expect(response.json).toMatchObject({ token_type: 'DPoP' });
+    expect(response.headers.get('dpop-nonce')).toBe(nonce);
+  });
+
+  it('gives the same nonce from two servers on the same database file', async () => {
+    const dir = newDir();
+    const [a, b] = [await start(await freePort(), dir), await start(await freePort(), dir)];
+    const nonce = await dpopNonce(a, dpopKey);
+    expect(await dpopNonce(b, dpopKey)).toBe(nonce);
+    const response = await token(b, await clientAssertion(b, 'svc', svcKey, { claims: { aud: b.issuer } }), await proof(b, nonce));
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('single use across a restart: what was made before it is refused', () => {
+  let server: TestServer;
+  let dir: string;
+  let nonce: string;
+  let usedAssertion: string;
+  let usedProof: string;
+  let unusedNoIat: string;
+
+  beforeAll(async () => {
+    dir = newDir();
+    const first = await start(await freePort(), dir);
+    nonce = await dpopNonce(first, dpopKey);
+    usedAssertion = await clientAssertion(first, 'svc', svcKey);
+    usedProof = await proof(first, nonce);
+    expect((await token(first, usedAssertion, usedProof)).status).toBe(200);
+    const now = first.clock.now();
+    unusedNoIat = await new SignJWT({ iss: 'svc', sub: 'svc', aud: first.issuer, jti: randomUUID(), exp: now + 290 }).setProtectedHeader({ alg: 'ES256', kid: 'svc-1' }).sign(svcKey.privateKey);
+    server = await restart(first, dir);
+    running.splice(running.indexOf(server), 1); // kept across this block's tests
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('refuses the replayed assertion with invalid_client', async () => {
+    const response = await token(server, usedAssertion, await proof(server, nonce));
+    expect(response.json).toEqual({
+      error: 'invalid_client',
+      error_description: 'client_assertion may have been used before this server started (its iat, or exp minus 300 s, is earlier): sign a new one',
+    });
+    expect(response.status).toBe(401);
+  });
+
+  it('refuses an assertion without iat whose exp minus 300 s is before the start', async () => {
+    const response = await token(server, unusedNoIat, await proof(server, nonce));
+    expect(response.json.error_description).toBe('client_assertion may have been used before this server started (its iat, or exp minus 300 s, is earlier): sign a new one');
+  });
+
+  it('answers the replayed DPoP proof with use_dpop_nonce and a nonce, so that clients retry by themselves', async () => {
+    const response = await token(server, await clientAssertion(server, 'svc', svcKey), usedProof);
+    expect(response.json).toEqual({ error: 'use_dpop_nonce', error_description: 'the DPoP proof was made before the server started: send a new proof with this nonce' });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('dpop-nonce')).toBe(nonce);
+  });
+
+  it('accepts a fresh assertion and proof right after the restart', async () => {
+    const response = await token(server, await clientAssertion(server, 'svc', svcKey), await proof(server, nonce));
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('single use across a restart without DPoP nonces', () => {
+  it('refuses a DPoP proof made before the restart with invalid_dpop_proof', async () => {
+    const dir = newDir();
+    const port = await freePort();
+    const settings = { dpop: { require_nonce: false } };
+    const first = await startServerAt(port, dir, { extra: { clients: [{ ...SVC, jwks: { keys: [svcKey.publicJwk] } }], settings } });
+    const used = await dpopProof(first, dpopKey, { htu: first.issuer + '/token' });
+    expect((await token(first, await clientAssertion(first, 'svc', svcKey), used)).status).toBe(200);
+    await first.close();
+    const clock = new TestClock();
+    clock.advance(1);
+    const second = await startServerAt(port, dir, { extra: { clients: [{ ...SVC, jwks: { keys: [svcKey.publicJwk] } }], settings }, clock });
+    running.push(second);
+    const response = await token(second, await clientAssertion(second, 'svc', svcKey), used);
+    expect(response.json).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof was made before the server started: send a new proof' });
+    const fresh = await token(second, await clientAssertion(second, 'svc', svcKey), await dpopProof(second, dpopKey, { htu: second.issuer + '/token' }));
+    expect(fresh.status).toBe(200);
+  });
+});

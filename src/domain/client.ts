@@ -45,6 +45,11 @@ export interface Client {
   readonly resources: readonly string[];
   /** An introspection-only client (a resource server): it may call /introspect and nothing else. */
   readonly resourceServer: boolean;
+  /**
+   * When the client was last enabled again after being disabled (seconds); tokens issued before
+   * it were issued before the client was disabled, and stay dead. Undefined: never disabled.
+   */
+  readonly enabledSince?: number | undefined;
   /** RFC 9701 §6: the alg of signed introspection responses for this client. */
   readonly introspectionSignedResponseAlg: SigningAlg;
   /**

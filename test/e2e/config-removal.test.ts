@@ -44,6 +44,8 @@ const dir = mkdtempSync(join(tmpdir(), 'trusty-removal-'));
 let port = 0;
 let issuer = '';
 let app: FastifyInstance | undefined;
+/** Each start runs 5 s after the previous one, so issuing, removing and declaring again are distinct seconds. */
+let elapsed = 0;
 
 /** Starts Trusty on the same port and SQLite file each time, with the listed extras declared. */
 async function start(declare: { leaver: boolean; carol: boolean }): Promise<void> {
@@ -51,7 +53,10 @@ async function start(declare: { leaver: boolean; carol: boolean }): Promise<void
   const raw = testConfig(port, dir, { clients: [GATEWAY, ...(declare.leaver ? [LEAVER] : [])], users: declare.carol ? [CAROL_ENTRY] : [] });
   const config = parseConfig(stringify(raw), join(dir, 'config.yaml'));
   const log = createLogger('silent');
-  const trusty = await createTrusty(config, log, new TestClock());
+  const clock = new TestClock();
+  clock.advance(elapsed);
+  elapsed += 5;
+  const trusty = await createTrusty(config, log, clock);
   const started = await buildApp(trusty.deps, log);
   started.addHook('onClose', async () => trusty.close());
   await started.listen({ port, host: '127.0.0.1' });
@@ -241,9 +246,12 @@ describe('a client and a user declared again, after another restart', () => {
     expect(rows().user).toEqual({ id: issued.webAppForCarol.sub, source: 'config', disabled_at: null });
   });
 
-  // A client_credentials access token is not recorded (the benchmarked path writes nothing), so
-  // one issued before the removal works again until it expires (access_token_ttl) once its
-  // client is declared again; everything recorded was revoked at the removal.
+  // A client_credentials access token is not recorded (the benchmarked path writes nothing): it
+  // stays dead because the client's enabled_at is later than its iat.
+  it('does not revive a client_credentials access token issued before the removal', async () => {
+    expect(await introspect(issued.machine, asGateway())).toMatchObject({ status: 200, json: { active: false } });
+  });
+
   it('recorded each removal in the audit log', () => {
     expect(rows().disabledEvents).toEqual([
       { event: 'client.disabled', client_id: 'leaver', user_id: null, details: JSON.stringify({ reason: 'removed from config.yaml' }) },

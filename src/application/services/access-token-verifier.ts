@@ -105,7 +105,13 @@ export class AccessTokenVerifier {
    * else the user.
    */
   private async ownersEnabled(claims: AccessTokenClaims): Promise<void> {
-    if ((await this.owners.clients.findById(claims.clientId)) === undefined) throw new InvalidToken('the client of this access token is disabled');
+    const client = await this.owners.clients.findById(claims.clientId);
+    if (client === undefined) throw new InvalidToken('the client of this access token is disabled');
+    // Issued before the client was disabled (and since enabled again): client_credentials tokens
+    // are not recorded, so this is what keeps them dead.
+    if (client.enabledSince !== undefined && (claims.payload.iat ?? 0) < client.enabledSince) {
+      throw new InvalidToken('the access token was issued before its client was disabled');
+    }
     if (claims.sub !== claims.clientId && (await this.owners.users.findById(claims.sub)) === undefined) {
       throw new InvalidToken('the user of this access token is disabled');
     }

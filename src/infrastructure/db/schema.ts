@@ -24,6 +24,8 @@ export interface ClientsTable {
   source: Generated<string>;
   /** migrations/0005: set when disabled (e.g. removed from config.yaml) */
   disabled_at: number | null;
+  /** migrations/0006: set when a disabled client is enabled again */
+  enabled_at: number | null;
 }
 
 /** migrations/0005: secrets of the server itself, one per purpose and rotation epoch. */

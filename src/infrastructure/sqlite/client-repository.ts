@@ -4,7 +4,7 @@ import type { Client } from '../../domain/client.js';
 import type { Database } from '../db/schema.js';
 import { endGrantsOf, inChunks } from './end-grants.js';
 
-type StoredMetadata = Omit<Client, 'secretDigest'>;
+type StoredMetadata = Omit<Client, 'secretDigest' | 'enabledSince'>;
 
 /**
  * Clients in SQLite; the enabled ones are cached in memory: the token endpoint, introspection and
@@ -27,7 +27,7 @@ export class SqliteClientRepository implements ClientRepository {
   }
 
   async upsert(client: Client): Promise<UpsertOutcome> {
-    const { secretDigest, ...metadata } = client;
+    const { secretDigest, enabledSince: _enabledSince, ...metadata } = client;
     const json = JSON.stringify(metadata satisfies StoredMetadata);
     const now = this.clock();
     const existing = await this.db
@@ -47,7 +47,7 @@ export class SqliteClientRepository implements ClientRepository {
     } else {
       await this.db
         .updateTable('clients')
-        .set({ metadata: json, secret_digest: secretDigest ?? null, updated_at: now, disabled_at: null })
+        .set({ metadata: json, secret_digest: secretDigest ?? null, updated_at: now, disabled_at: null, ...(existing.disabled_at !== null ? { enabled_at: now } : {}) })
         .where('client_id', '=', client.clientId)
         .execute();
       outcome = existing.disabled_at === null ? 'updated' : 'enabled';
@@ -77,7 +77,7 @@ export class SqliteClientRepository implements ClientRepository {
     const cache = new Map<string, Client>();
     for (const row of rows) {
       const metadata = JSON.parse(row.metadata) as StoredMetadata;
-      cache.set(row.client_id, Object.freeze({ ...metadata, secretDigest: row.secret_digest ?? undefined }));
+      cache.set(row.client_id, Object.freeze({ ...metadata, secretDigest: row.secret_digest ?? undefined, enabledSince: row.enabled_at ?? undefined }));
     }
     this.cache = cache;
     return cache;

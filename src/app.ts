@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HttpDeps } from './http/deps.js';
 import { errorHandlerPlugin } from './http/plugins/error-handler.js';
+import { clientErrorHandler, frameworkErrors } from './http/client-error.js';
 import { DebugRequestLog } from './http/plugins/access-log.js';
 import { securityHeadersPlugin } from './http/plugins/security-headers.js';
 import { viewsPlugin } from './http/plugins/views.js';
@@ -35,6 +36,9 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    // Requests Node's parser refuses get the contract's JSON error too (http/client-error.ts).
+    clientErrorHandler,
+    frameworkErrors,
     // Per-request lines at debug level, not info (plugins/access-log.ts).
     logController: new DebugRequestLog(),
     ...timeouts,

@@ -34,6 +34,7 @@ import { SqliteClientRepository } from './infrastructure/sqlite/client-repositor
 import { SqliteConsentRepository } from './infrastructure/sqlite/consent-repository.js';
 import { SqliteInteractionRepository } from './infrastructure/sqlite/interaction-repository.js';
 import { purgeExpired, type PurgeReport } from './infrastructure/sqlite/purge.js';
+import { SqliteReplayJournal } from './infrastructure/sqlite/replay-journal.js';
 import { SqliteRefreshTokenRepository } from './infrastructure/sqlite/refresh-token-repository.js';
 import { SqliteServerSecrets } from './infrastructure/sqlite/server-secrets.js';
 import { SqliteSessionRepository } from './infrastructure/sqlite/session-repository.js';
@@ -70,7 +71,11 @@ export interface Bounds {
    * each (bench scenario b keeps about 150 000); one client at its share leaves half for the rest.
    */
   readonly replayPerClient: number;
-  /** Of which for one public client, which anyone can act as: 280 DPoP requests per second held 70 s. */
+  /**
+   * Of which for one public client, which anyone can act as: 280 DPoP requests per second held
+   * 70 s, remembered only once a code or refresh token checked out; its /par proofs have another
+   * share of this size (src/http/routes/par.ts).
+   */
   readonly replayPerPublicClient: number;
 }
 
@@ -91,6 +96,13 @@ export interface Trusty {
   purge(): Promise<PurgeReport>;
   /** Flushes the audit log and closes the database. */
   close(): Promise<void>;
+}
+
+/** Resolves once `clock` is past `second` (at most about a second; gives up on a stopped clock). */
+async function afterSecond(clock: Clock, second: number): Promise<void> {
+  for (let attempt = 0; attempt < 2 && clock.now() <= second; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+  }
 }
 
 /** The composition root: opens storage, migrates, loads keys, seeds config, wires services. */
@@ -144,12 +156,20 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
     };
     const sessionRepository = new SqliteSessionRepository(db.kysely);
     const idTokenHints = new IdTokenHints(keys, config.issuer);
-    // Remembers from now on: what could have been used before is refused (replay-cache.ts).
+    // Remembers from this second on, plus the journal's values; what could have been used before
+    // is refused (src/protocol/replay-window.ts).
+    const replayJournal = new SqliteReplayJournal(db.sqlite, now);
+    replayJournal.forgetExpired(clock.now());
+    const startSecond = clock.now();
     const replay = new MemoryReplayCache(
       { capacity: bounds.replayCacheCapacity, perClient: bounds.replayPerClient, perPublicClient: bounds.replayPerPublicClient },
       now,
-      clock.now(),
+      startSecond,
+      replayJournal,
     );
+    // A value whose iat is the start second is refused (the previous process may have used it in
+    // that second): answering nothing before the next second spares honest clients that refusal.
+    await afterSecond(clock, startSecond);
     const nonceSecret = config.dpop.require_nonce
       ? await RotatingSecret.open(new SqliteServerSecrets(db.kysely, now), 'dpop_nonce', DPOP_NONCE_SECRET_ROTATION, now)
       : undefined;
@@ -175,6 +195,10 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       },
     );
     const logout = new LogoutService({ issuer: config.issuer, clients, keys, hints: idTokenHints, sessions, sender: logoutSender, audit, clock });
+    // The sessions of users the seed disabled expired then: their clients are told now, in the
+    // background (with those of sessions that expired while the server was down), not at the first purge.
+    const toldAtStart = await logout.endExpired(clock.now());
+    if (toldAtStart > 0) log.info({ sessions: toldAtStart }, 'ended sessions told to their clients');
     const deps: HttpDeps = {
       issuer: config.issuer,
       secureCookies: config.issuer.startsWith('https:'),
@@ -206,12 +230,15 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       isReady: () => true,
     };
     const purge = async () => {
-      // OIDC Back-Channel Logout §2.5: an expired session's clients are told before its row goes.
-      const told = await logout.endExpired();
-      if (told === EXPIRY_NOTICES_PER_PURGE) log.warn({ told }, 'more sessions expired than one purge tells; the others end without a logout token');
+      // One time for the whole run: a session that expired after endExpired read the clock
+      // would otherwise be deleted below without its clients being told.
       const now = clock.now();
+      // OIDC Back-Channel Logout §2.5: an expired session's clients are told before its row goes.
+      const told = await logout.endExpired(now);
+      if (told === EXPIRY_NOTICES_PER_PURGE) log.warn({ told }, 'more sessions expired than one purge tells; the others end without a logout token');
       const report = await purgeExpired(db.kysely, now, { codeRetention: config.tokens.access_token_ttl, auditRetention: config.audit.retention_days * 86400 });
       revocations.forgetExpired(now);
+      replayJournal.forgetExpired(now);
       log.debug({ deleted: report }, 'expired rows purged');
       return report;
     };

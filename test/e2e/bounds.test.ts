@@ -8,7 +8,7 @@ import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createTrusty, type Bounds, type Trusty } from '../../src/container.js';
 import { createLogger } from '../../src/infrastructure/logger.js';
-import { Browser, loginThrough } from '../support/browser.js';
+import { Browser, loginThrough, parseForm } from '../support/browser.js';
 import { TestClock } from '../support/clock.js';
 import { authorizationUrl, basic, postForm } from '../support/flow.js';
 import { ALICE, WEB_SECRET, freePort, testConfig, type TestServer } from '../support/server.js';
@@ -86,15 +86,16 @@ async function open(url: string) {
   return new Browser().get(url);
 }
 
-describe('pending pushed requests are bounded per client (RFC 9126 §2, 503 beyond)', () => {
-  it('refuses a client over its share while another client still pushes, and gives the share back as requests complete or expire', async () => {
+describe('pending pushed requests are bounded per client (RFC 9126 §2)', () => {
+  it('refuses a confidential client over its share while another client still pushes, and gives the share back as requests complete or expire', async () => {
     const accepted = [];
     for (let i = 0; i < 3; i++) {
-      const response = await pushSpa();
+      const response = await pushWeb();
       expect(response.status).toBe(201);
       accepted.push(String(response.json.request_uri));
     }
-    const refused = await pushSpa();
+    // Only web-app itself (it authenticates) can fill its share: 503 beyond.
+    const refused = await pushWeb();
     expect(refused.status).toBe(503);
     expect(refused.json).toEqual({
       error: 'temporarily_unavailable',
@@ -103,16 +104,36 @@ describe('pending pushed requests are bounded per client (RFC 9126 §2, 503 beyo
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(refused.headers.get('cache-control')).toBe('no-store');
 
-    const other = await pushWeb();
+    const other = await pushSpa();
     expect(other.status).toBe(201);
 
     // A completed authorization spends its request_uri and frees its place.
-    const signedIn = await loginThrough(new Browser(), `${server.issuer}/auth?client_id=web-app&request_uri=${encodeURIComponent(String(other.json.request_uri))}`, ALICE);
+    const signedIn = await loginThrough(new Browser(), `${server.issuer}/auth?client_id=web-app&request_uri=${encodeURIComponent(accepted[0]!)}`, ALICE);
     expect(new URL(signedIn).searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await pushWeb()).status).toBe(201);
 
     server.clock.advance(61); // request_uri_ttl
-    expect((await pushSpa()).status).toBe(201);
+    expect((await pushWeb()).status).toBe(201);
     // Nothing pending is left for the next tests.
+    server.clock.advance(61);
+    trusty.db.sqlite.prepare('DELETE FROM interactions').run();
+  });
+
+  it('never lets a flood of pushes as a public client (anyone can push as it) stop its users: the oldest pending request makes room', async () => {
+    const first = await pushSpa('first');
+    expect(first.status).toBe(201);
+    for (let i = 0; i < 10; i++) expect((await pushSpa(`flood-${i}`)).status).toBe(201);
+    const last = await pushSpa('real');
+    expect(last.status).toBe(201);
+
+    // The user's request still leads to the login page and to a code.
+    const signedIn = await loginThrough(new Browser(), `${server.issuer}/auth?client_id=spa&request_uri=${encodeURIComponent(String(last.json.request_uri))}`, ALICE);
+    expect(new URL(signedIn).searchParams.get('state')).toBe('real');
+    expect(new URL(signedIn).searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The evicted oldest one is gone.
+    const evicted = await open(`${server.issuer}/auth?client_id=spa&request_uri=${encodeURIComponent(String(first.json.request_uri))}`);
+    expect(evicted.status).toBe(400);
+    expect(evicted.html).toContain('<code>invalid_request_uri</code> request_uri is invalid, expired or already used');
     server.clock.advance(61);
     trusty.db.sqlite.prepare('DELETE FROM interactions').run();
   });
@@ -137,8 +158,61 @@ describe('pending interactions are bounded per client and overall', () => {
     expect(interactionRows()).toBe(before);
   });
 
-  it('answers 503 beyond the bound per client, while another client still gets its login page', async () => {
-    for (let i = 0; i < 3; i++) expect((await open(authorizationUrl(server, 'spa', CHALLENGE))).html).toContain('name="password"');
+  it('never lets a flood of anonymous /auth requests stop a new sign-in for the client: the oldest anonymous interaction makes room', async () => {
+    trusty.db.sqlite.prepare('DELETE FROM interactions').run();
+    // The victim opened its login page first: its interaction is the oldest.
+    const victim = new Browser();
+    const victimPage = await victim.get(authorizationUrl(server, 'web-app', CHALLENGE, { state: 'victim' }));
+    expect(victimPage.html).toContain('name="password"');
+    server.clock.advance(1);
+
+    // Anyone may send these: client_id and redirect_uri are public, /auth authenticates no client.
+    for (let i = 0; i < 10; i++) {
+      const flood = await open(authorizationUrl(server, 'web-app', CHALLENGE, { state: `flood-${i}` }));
+      expect(flood.status).toBe(200);
+      expect(flood.html).toContain('name="password"');
+    }
+    expect(interactionRows('web-app')).toBe(3);
+
+    // A new sign-in still gets its login page, logs in and gets its code.
+    const signedIn = await loginThrough(new Browser(), authorizationUrl(server, 'web-app', CHALLENGE, { state: 'real' }), ALICE);
+    expect(new URL(signedIn).searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(new URL(signedIn).searchParams.get('state')).toBe('real');
+    expect(interactionRows('web-app')).toBe(2); // its own interaction is spent
+
+    // The evicted interaction is gone: its form answers "unknown or expired".
+    const evicted = await victim.submit(victimPage, parseForm(victimPage.html), ALICE);
+    expect(evicted.status).toBe(400);
+    expect(evicted.html).toContain('<code>invalid_request</code> this sign-in request is unknown or expired; return to the application and try again');
+  });
+
+  it('makes room under the overall bound the same way, from the oldest anonymous interaction of any client', async () => {
+    trusty.db.sqlite.prepare('DELETE FROM interactions').run();
+    for (let i = 0; i < 3; i++) expect((await open(authorizationUrl(server, 'web-app', CHALLENGE))).status).toBe(200);
+    server.clock.advance(1);
+    for (let i = 0; i < 2; i++) expect((await open(authorizationUrl(server, 'post-app', CHALLENGE))).status).toBe(200);
+    expect(interactionRows()).toBe(5);
+    const oldest = (trusty.db.sqlite.prepare('SELECT id FROM interactions ORDER BY expires_at, created_at LIMIT 1').get() as { id: string }).id;
+
+    const page = await open(authorizationUrl(server, 'legacy-rs256', CHALLENGE));
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('name="password"');
+    expect(interactionRows()).toBe(5);
+    expect(interactionRows('web-app')).toBe(2);
+    expect(trusty.db.sqlite.prepare('SELECT id FROM interactions WHERE id = ?').get(oldest)).toBeUndefined();
+  });
+
+  it('answers 503 only when the interactions in the way all have a signed-in user', async () => {
+    trusty.db.sqlite.prepare('DELETE FROM interactions').run();
+    /** Alice logs in and stays on the consent page: an interaction with a user, which no anonymous caller can make. */
+    const onConsentPage = async (clientId: string) => {
+      const browser = new Browser();
+      const login = await browser.get(authorizationUrl(server, clientId, CHALLENGE, { prompt: 'consent' }));
+      const consent = await browser.submit(login, parseForm(login.html), ALICE);
+      expect(consent.html).toContain('name="decision"');
+    };
+    // spa requires consent: three users on its consent page fill its share.
+    for (let i = 0; i < 3; i++) await onConsentPage('spa');
     expect(interactionRows('spa')).toBe(3);
 
     const refused = await open(authorizationUrl(server, 'spa', CHALLENGE));
@@ -155,34 +229,39 @@ describe('pending interactions are bounded per client and overall', () => {
     expect((await open(viaPar)).status).toBe(503);
     expect(interactionRows('spa')).toBe(3);
 
-    const web = await open(authorizationUrl(server, 'web-app', CHALLENGE));
-    expect(web.status).toBe(200);
-    expect(web.html).toContain('name="password"');
+    // Another client still signs in; an anonymous interaction of its own is evicted, never a signed-in one.
+    expect((await open(authorizationUrl(server, 'web-app', CHALLENGE))).status).toBe(200);
+    expect((await open(authorizationUrl(server, 'web-app', CHALLENGE))).status).toBe(200);
+    expect(interactionRows()).toBe(5);
+    expect((await open(authorizationUrl(server, 'post-app', CHALLENGE))).status).toBe(200);
+    expect(interactionRows('spa')).toBe(3);
+    expect(interactionRows()).toBe(5);
 
-    // Another sign-in under way, then the overall bound (5) is reached: everyone gets the page.
-    expect((await open(authorizationUrl(server, 'legacy-rs256', CHALLENGE))).status).toBe(200);
-    const full = await open(authorizationUrl(server, 'post-app', CHALLENGE));
+    // The overall bound full of signed-in users: 503 for everyone.
+    trusty.db.sqlite.prepare("DELETE FROM interactions WHERE client_id <> 'spa'").run();
+    await onConsentPage('web-app');
+    await onConsentPage('post-app');
+    const full = await open(authorizationUrl(server, 'legacy-rs256', CHALLENGE));
     expect(full.status).toBe(503);
     expect(full.html).toContain('<code>temporarily_unavailable</code> too many sign-ins under way; retry shortly');
     expect(interactionRows()).toBe(5);
 
     // A signed-in user needs no interaction: the code is issued even now.
     const browser = new Browser();
-    trusty.db.sqlite.prepare('DELETE FROM interactions WHERE client_id = ?').run('legacy-rs256');
+    const session = await browser.get(authorizationUrl(server, 'web-app', CHALLENGE, { prompt: 'login' }));
+    expect(session.status).toBe(503);
+    trusty.db.sqlite.prepare("DELETE FROM interactions WHERE client_id = 'post-app'").run();
     await loginThrough(browser, authorizationUrl(server, 'web-app', CHALLENGE), ALICE);
-    expect(interactionRows()).toBe(4);
-    expect((await open(authorizationUrl(server, 'legacy-rs256', CHALLENGE))).status).toBe(200);
-    // The refused request_uri was not spent: once there is room, it leads to the login page.
-    trusty.db.sqlite.prepare("DELETE FROM interactions WHERE id = (SELECT id FROM interactions WHERE client_id = 'spa' LIMIT 1)").run();
-    expect((await open(viaPar)).html).toContain('name="password"');
     const direct = await browser.get(authorizationUrl(server, 'web-app', CHALLENGE, { state: 'again' }));
     expect(direct.status).toBe(0);
     expect(new URL(direct.url).searchParams.get('state')).toBe('again');
 
+    // The refused request_uri was not spent: once there is room, it leads to the login page.
+    trusty.db.sqlite.prepare("DELETE FROM interactions WHERE id = (SELECT id FROM interactions WHERE client_id = 'spa' LIMIT 1)").run();
+    expect((await open(viaPar)).html).toContain('name="password"');
+
     // Once the interactions expire (interaction_ttl 900 s) they no longer count, and go.
     server.clock.advance(901);
-    const page = await open(viaPar);
-    expect(page.status).toBe(400); // the request_uri expired meanwhile (60 s): nothing is written for it
     expect((await open(authorizationUrl(server, 'spa', CHALLENGE))).status).toBe(200);
     expect(interactionRows()).toBe(1);
     expect(interactionRows('spa')).toBe(1);

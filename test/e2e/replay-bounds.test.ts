@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASSERTION_TYPE, clientAssertion, dpopNonce, dpopProof, makeKey, type TestKey } from '../support/fapi.js';
-import { basic, postForm } from '../support/flow.js';
+import { basic, obtainCode, postForm } from '../support/flow.js';
 import { freePort, type TestServer } from '../support/server.js';
 import { startServerAt } from '../support/server-at.js';
 
@@ -13,6 +13,8 @@ import { startServerAt } from '../support/server-at.js';
  * client authentication leaves nothing behind, and a public client at its share (anyone can act
  * as one) does not lock a confidential client out. Bounds lowered through createTrusty.
  */
+/** A public client with refresh tokens (spa's config has none). */
+const PWA = { client_id: 'pwa', token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1:9/pwa/callback'], grant_types: ['authorization_code', 'refresh_token'], scope: 'openid offline_access', require_consent: false };
 let server: TestServer;
 let dir: string;
 let svcKey: TestKey;
@@ -24,7 +26,7 @@ beforeAll(async () => {
   [svcKey, attackerKey, dpopKey] = await Promise.all([makeKey('ES256', 'svc-1'), makeKey('ES256', 'svc-1'), makeKey('ES256')]);
   dir = mkdtempSync(join(tmpdir(), 'trusty-replay-'));
   server = await startServerAt(await freePort(), dir, {
-    extra: { clients: [{ client_id: 'svc', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [svcKey.publicJwk] }, grant_types: ['client_credentials'], scope: 'invoices:read' }] },
+    extra: { clients: [{ client_id: 'svc', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [svcKey.publicJwk] }, grant_types: ['client_credentials'], scope: 'invoices:read' }, PWA] },
     bounds: { replayCacheCapacity: 10, replayPerClient: 6, replayPerPublicClient: 2 },
   });
   nonce = await dpopNonce(server, dpopKey);
@@ -79,7 +81,44 @@ describe('the replay cache and unauthenticated callers', () => {
     expect(replay.json).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof jti was already used' });
   });
 
-  it('lets a public client fill only its own share: it gets 503, a confidential client still passes', async () => {
+  it('remembers nothing for a public client until its grant checks passed: a flood of fresh proofs with bogus codes and refresh tokens, then its user gets tokens', async () => {
+    // pwa's share is 2: remembering before the grant's checks would fill it at the third request.
+    for (let i = 0; i < 6; i++) {
+      const refresh = await postForm(url('/token'), { client_id: 'pwa', grant_type: 'refresh_token', refresh_token: `bogus-${i}` }, { dpop: await proof('/token') });
+      expect(refresh.json).toEqual({ error: 'invalid_grant', error_description: 'the refresh token is invalid' });
+      const code = await postForm(url('/token'), { client_id: 'pwa', grant_type: 'authorization_code', code: `bogus-${i}`, redirect_uri: server.callback('pwa'), code_verifier: 'a'.repeat(43) }, { dpop: await proof('/token') });
+      expect(code.json).toEqual({ error: 'invalid_grant', error_description: 'the authorization code is invalid' });
+    }
+    // A valid code with the wrong PKCE verifier: refused, its proof not remembered.
+    const stolen = await obtainCode(server, 'pwa', { scope: 'openid offline_access' });
+    const wrongVerifier = await postForm(url('/token'), { client_id: 'pwa', grant_type: 'authorization_code', code: stolen.code, redirect_uri: stolen.redirectUri, code_verifier: 'b'.repeat(43) }, { dpop: await proof('/token') });
+    expect(wrongVerifier.json.error).toBe('invalid_grant');
+    const { code, verifier, redirectUri } = await obtainCode(server, 'pwa', { scope: 'openid offline_access' });
+    const once = await proof('/token');
+    const legitimate = await postForm(url('/token'), { client_id: 'pwa', grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }, { dpop: once });
+    expect(legitimate.json).toMatchObject({ token_type: 'DPoP' });
+    expect(legitimate.status).toBe(200);
+    // The accepted proof was remembered: replaying it with the (valid, bound) refresh token is refused.
+    const refreshToken = legitimate.json.refresh_token as string;
+    const replay = await postForm(url('/token'), { client_id: 'pwa', grant_type: 'refresh_token', refresh_token: refreshToken }, { dpop: once });
+    expect(replay.json).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof jti was already used' });
+    // A refresh with a fresh proof of the bound key passes.
+    const refreshed = await postForm(url('/token'), { client_id: 'pwa', grant_type: 'refresh_token', refresh_token: refreshToken }, { dpop: await proof('/token') });
+    expect(refreshed.status).toBe(200);
+  });
+
+  it('remembers nothing for a public client at /par until its request was validated and stored; a replay there stores nothing', async () => {
+    for (let i = 0; i < 4; i++) {
+      const invalid = await postForm(url('/par'), { client_id: 'spa', response_type: 'code', scope: 'openid', redirect_uri: 'https://attacker.example/cb' }, { dpop: await proof('/par') });
+      expect(invalid.json.error).toBe('invalid_request');
+    }
+    const once = await proof('/par');
+    expect((await pushSpa(once)).status).toBe(201);
+    const replay = await pushSpa(once);
+    expect(replay.json).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof jti was already used' });
+  });
+
+  it('lets a public client fill only its own share: it gets 503 at /par, its users still get tokens at /token, a confidential client still passes', async () => {
     server.clock.advance(71); // svc's earlier assertions (60 s + 10 s) and proofs (60 s + 10 s) expire
     nonce = await dpopNonce(server, dpopKey);
     const answers = [];
@@ -87,6 +126,11 @@ describe('the replay cache and unauthenticated callers', () => {
     expect(answers.slice(0, 2).map((answer) => answer.status)).toEqual([201, 201]);
     expect(answers[2]!.json).toEqual({ error: 'temporarily_unavailable', error_description: 'too many requests in flight for this client; retry shortly' });
     expect(answers[2]!.status).toBe(503);
+    // Valid pushes are not bounded by the PAR store's share (a public client's oldest pending
+    // request makes room): their proofs have a share of their own, apart from /token's.
+    const { code, verifier, redirectUri } = await obtainCode(server, 'spa');
+    const spaToken = await postForm(url('/token'), { client_id: 'spa', grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }, { dpop: await proof('/token') });
+    expect(spaToken.json).toMatchObject({ token_type: 'DPoP' });
     // svc, confidential, has its own share: its assertion and its proof are remembered there.
     const token = await svcToken();
     expect(token.status).toBe(200);

@@ -14,8 +14,11 @@ import { startServerAt } from '../support/server-at.js';
  * Across a restart (server closed, started again on the same SQLite file), in process:
  * DPoP nonces survive (their key is a server secret in the database, shared by every process on
  * it), and what the memory replay cache could not have remembered is refused: an assertion or
- * DPoP proof made before the restart (RFC 7523 §3 (7), RFC 9449 §11.1). The restarted server's
- * clock is one second ahead, so "before the start" does not depend on where a second begins;
+ * DPoP proof made before the restart (RFC 7523 §3 (7), RFC 9449 §11.1), an iat at the start
+ * second included; one accepted with an iat in the future was persisted and is refused as a
+ * replay (src/protocol/replay-window.ts). The restarted server's clock is one second ahead, so
+ * "before the start" does not depend on where a second begins, and it answers only from the
+ * second after its start on (createTrusty waits), so a fresh value passes at once;
  * test/e2e/replay-restart-process.test.ts does the same with a real process, SIGTERM and SIGKILL.
  */
 let svcKey: TestKey;
@@ -150,5 +153,69 @@ describe('single use across a restart without DPoP nonces', () => {
     expect(response.json).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof was made before the server started: send a new proof' });
     const fresh = await token(second, await clientAssertion(second, 'svc', svcKey), await dpopProof(second, dpopKey, { htu: second.issuer + '/token' }));
     expect(fresh.status).toBe(200);
+  });
+});
+
+describe('single use across a restart: what was accepted with an iat in the future, and the start second', () => {
+  it('refuses after the restart an assertion with iat = now + 5 used before it; a fresh one works', async () => {
+    const dir = newDir();
+    const first = await start(await freePort(), dir);
+    const nonce = await dpopNonce(first, dpopKey);
+    const ahead = await clientAssertion(first, 'svc', svcKey, { claims: { iat: first.clock.now() + 5 } });
+    expect((await token(first, ahead, await proof(first, nonce))).status).toBe(200);
+    const second = await restart(first, dir);
+    const replayed = await token(second, ahead, await proof(second, nonce));
+    expect(replayed.json).toEqual({ error: 'invalid_client', error_description: 'client_assertion jti was already used' });
+    expect(replayed.status).toBe(401);
+    const fresh = await token(second, await clientAssertion(second, 'svc', svcKey), await proof(second, nonce));
+    expect(fresh.status).toBe(200);
+  });
+
+  it('refuses after the restart a DPoP proof with iat = now + 5 used before it; a fresh one works', async () => {
+    const dir = newDir();
+    const first = await start(await freePort(), dir);
+    const nonce = await dpopNonce(first, dpopKey);
+    const ahead = await dpopProof(first, dpopKey, { htu: first.issuer + '/token', nonce, claims: { iat: first.clock.now() + 5 } });
+    expect((await token(first, await clientAssertion(first, 'svc', svcKey), ahead)).status).toBe(200);
+    const second = await restart(first, dir);
+    const replayed = await token(second, await clientAssertion(second, 'svc', svcKey), ahead);
+    expect(replayed.json).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof jti was already used' });
+    expect(replayed.status).toBe(400);
+    const fresh = await token(second, await clientAssertion(second, 'svc', svcKey), await proof(second, nonce));
+    expect(fresh.status).toBe(200);
+  });
+
+  it('refuses an assertion and a DPoP proof whose iat is the start second (the previous process may have used them in it)', async () => {
+    const dir = newDir();
+    const port = await freePort();
+    await (await start(port, dir)).close();
+    running.splice(0);
+    // The start second, read on both sides of the start (the server answers from the next second
+    // on): tried again if the start took longer.
+    let server: TestServer | undefined;
+    let startSecond = 0;
+    for (let attempt = 0; server === undefined && attempt < 5; attempt++) {
+      const clock = new TestClock();
+      const before = clock.now();
+      const started = await start(port, dir, clock);
+      if (clock.now() === before + 1) {
+        server = started;
+        startSecond = before;
+      } else {
+        await started.close();
+        running.splice(running.indexOf(started), 1);
+      }
+    }
+    expect(server).toBeDefined();
+    const nonce = await dpopNonce(server!, dpopKey);
+    const atStart = await clientAssertion(server!, 'svc', svcKey, { claims: { iat: startSecond } });
+    const response = await token(server!, atStart, await dpopProof(server!, dpopKey, { htu: server!.issuer + '/token', nonce, claims: { iat: startSecond + 1 } }));
+    expect(response.json).toEqual({
+      error: 'invalid_client',
+      error_description: 'client_assertion may have been used before this server started (its iat, or exp minus 300 s, is earlier): sign a new one',
+    });
+    const proofAtStart = await dpopProof(server!, dpopKey, { htu: server!.issuer + '/token', nonce, claims: { iat: startSecond } });
+    const refused = await token(server!, await clientAssertion(server!, 'svc', svcKey, { claims: { iat: startSecond + 1 } }), proofAtStart);
+    expect(refused.json).toEqual({ error: 'use_dpop_nonce', error_description: 'the DPoP proof was made before the server started: send a new proof with this nonce' });
   });
 });

@@ -79,12 +79,18 @@ export class AuthorizationService {
     const now = this.deps.clock.now();
     await this.deps.interactions.deleteExpired(now, EXPIRED_DELETED_PER_INTERACTION);
     const pending = await this.deps.interactions.countPending(client.clientId, now);
-    // RFC 6749 §4.1.2.1 temporarily_unavailable, shown on a page: nothing is kept, a pushed
-    // request_uri is not spent, and the browser may retry.
+    // At a bound, the oldest anonymous interaction (no user yet: anyone can make one, since /auth
+    // authenticates no client and client_id and redirect_uri are public) makes room, so a flood of
+    // them never locks the client's users out. Only interactions with a signed-in user, which no
+    // unauthenticated caller can make, lead to RFC 6749 §4.1.2.1 temporarily_unavailable, shown
+    // on a page: nothing is kept, a pushed request_uri is not spent, and the browser may retry.
     if (pending.client >= this.options.maxPendingInteractionsPerClient) {
-      throw new TemporarilyUnavailable('too many sign-ins under way for this client; retry shortly');
+      if (!(await this.deps.interactions.deleteOldestAnonymous(now, client.clientId))) {
+        throw new TemporarilyUnavailable('too many sign-ins under way for this client; retry shortly');
+      }
+    } else if (pending.total >= this.options.maxPendingInteractions && !(await this.deps.interactions.deleteOldestAnonymous(now))) {
+      throw new TemporarilyUnavailable('too many sign-ins under way; retry shortly');
     }
-    if (pending.total >= this.options.maxPendingInteractions) throw new TemporarilyUnavailable('too many sign-ins under way; retry shortly');
     const interaction: Interaction = {
       id: randomToken(),
       request,

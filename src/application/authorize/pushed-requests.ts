@@ -1,5 +1,5 @@
 import type { AuthorizationRequest } from '../../domain/authorization-request.js';
-import type { Client } from '../../domain/client.js';
+import { isPublicClient, type Client } from '../../domain/client.js';
 import { RESOURCE_SERVER_ONLY_INTROSPECTS } from '../../domain/introspection.js';
 import { InvalidDpopProof, InvalidRequest, InvalidRequestUri, UnauthorizedClient, type OAuthError } from '../../protocol/errors.js';
 import { single, type RawParameters } from '../../protocol/parameters.js';
@@ -36,8 +36,13 @@ export class PushedRequests {
     readonly options: PushedRequestsOptions,
   ) {}
 
-  /** /par, once the client is authenticated. Errors are OAuth errors for a JSON answer. */
-  async push(client: Client, params: RawParameters, proofJkt: string | undefined): Promise<{ requestUri: string; expiresIn: number }> {
+  /**
+   * /par, once the client is authenticated. Errors are OAuth errors for a JSON answer.
+   * @param stored called once the request was validated and stored, before the request_uri is
+   *   handed out; if it throws (a replayed DPoP proof, a full replay cache), the stored request is
+   *   deleted and the error passed on
+   */
+  async push(client: Client, params: RawParameters, proofJkt: string | undefined, stored?: () => Promise<void>): Promise<{ requestUri: string; expiresIn: number }> {
     if (client.resourceServer) throw new UnauthorizedClient(RESOURCE_SERVER_ONLY_INTROSPECTS);
     const clientId = single(params, 'client_id', 128);
     // RFC 9126 §2.1: the client_id, if sent, is the authenticated client's.
@@ -55,7 +60,18 @@ export class PushedRequests {
     }
     const handle = randomToken();
     const expiresAt = this.clock.now() + this.options.ttl;
-    await this.store.save(handle, { clientId: client.clientId, request: { ...request, dpopJkt: request.dpopJkt ?? proofJkt, pushedHandle: handle }, expiresAt });
+    // A public client's pushes cost anyone nothing: at its share, its oldest pending request makes room.
+    await this.store.save(
+      handle,
+      { clientId: client.clientId, request: { ...request, dpopJkt: request.dpopJkt ?? proofJkt, pushedHandle: handle }, expiresAt },
+      { makeRoom: isPublicClient(client) },
+    );
+    try {
+      await stored?.();
+    } catch (error) {
+      await this.store.delete(handle);
+      throw error;
+    }
     return { requestUri: REQUEST_URI_PREFIX + handle, expiresIn: this.options.ttl };
   }
 

@@ -14,7 +14,7 @@ const MAX_CODE_LENGTH = 256;
 export const authorizationCodeGrant: Grant = {
   grantType: 'authorization_code',
 
-  async handle({ client, params, ip, dpop }, deps) {
+  async handle({ client, params, ip, dpop, consumeProof }, deps) {
     const { code, redirect_uri: redirectUri, code_verifier: codeVerifier } = params;
     if (code === undefined) throw new InvalidRequest('code is required');
     // OIDC Core §3.1.2.1 made redirect_uri required at /auth, so RFC 6749 §4.1.3 requires it here.
@@ -41,6 +41,8 @@ export const authorizationCodeGrant: Grant = {
 
     const user = await deps.users.findById(stored.userId);
     if (user === undefined) throw new InvalidGrant('the user of this authorization code no longer exists');
+    // RFC 9449 §11.1: the proof is single use; remembered only now that the code checked out.
+    await consumeProof();
 
     const tokens = await issueUserTokens(
       { client, user, grantId: stored.grantId, scopes: stored.scopes, authTime: stored.authTime, sid: stored.sid, nonce: stored.nonce, dpop },

@@ -13,7 +13,7 @@ import type { Grant } from './grant.js';
 export const clientCredentialsGrant: Grant = {
   grantType: 'client_credentials',
 
-  async handle({ client, params, resources, ip, dpop }, deps) {
+  async handle({ client, params, resources, ip, dpop, consumeProof }, deps) {
     let scopes = client.scopes;
     if (params.scope !== undefined) {
       const requested = parseScope(params.scope);
@@ -23,6 +23,8 @@ export const clientCredentialsGrant: Grant = {
       scopes = requested;
     }
     const audience = assertResources(resources, client.resources);
+    // Nothing for a confidential client (its proof was remembered after authentication).
+    await consumeProof();
     // RFC 9068 §2.2: without a resource owner, sub is the client itself.
     const token = await deps.tokens.accessToken({ client, subject: client.clientId, scopes, audience, jkt: dpop?.jkt });
     deps.audit.record({ event: 'token.issued', clientId: client.clientId, ip, details: { grant_type: 'client_credentials', jti: token.jti } });

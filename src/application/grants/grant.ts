@@ -42,6 +42,14 @@ export interface GrantRequest {
   readonly ip: string;
   /** The verified DPoP proof of the request (RFC 9449 §5), if it carried one: tokens get bound to its key. */
   readonly dpop: DpopProof | undefined;
+  /**
+   * Remembers `dpop`'s jti (RFC 9449 §11.1), throwing on a replay; nothing without a proof. Each
+   * grant calls it once its own checks passed and before it issues anything: for a public client,
+   * which anyone can act as, this is what keeps a flood of fresh proofs with bogus codes or
+   * refresh tokens out of the replay cache (a confidential client's proof is remembered right
+   * after authentication, and this does nothing).
+   */
+  readonly consumeProof: () => Promise<void>;
 }
 
 /** One grant type, one file: the shape node-oidc-provider's grants share. */

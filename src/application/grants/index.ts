@@ -1,3 +1,4 @@
+import { isPublicClient } from '../../domain/client.js';
 import type { DpopProof } from '../../protocol/dpop.js';
 import { MAX_QUOTED_URI_LENGTH, quoteInput } from '../../protocol/error-description.js';
 import { InvalidDpopProof, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../../protocol/errors.js';
@@ -13,11 +14,14 @@ export const GRANTS: ReadonlyMap<string, Grant> = new Map(
   [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant].map((grant) => [grant.grantType, grant]),
 );
 
+const NOTHING_TO_CONSUME = async (): Promise<void> => undefined;
+
 export const GRANT_TYPES_SUPPORTED: readonly string[] = [...GRANTS.keys()];
 
 /**
  * The token endpoint (RFC 6749 §3.2): authenticate the client, remember its DPoP proof (in the
- * client's share of the replay cache, never before the client is known), then run its grant.
+ * client's share of the replay cache, never before the client is known; for a public client only
+ * once its grant's checks passed), then run its grant.
  */
 export async function exchange(
   input: {
@@ -46,7 +50,16 @@ export async function exchange(
   if (client.profile === 'fapi2' && input.dpop === undefined) {
     throw new InvalidDpopProof('a DPoP proof is required: this client only receives sender-constrained tokens');
   }
-  // RFC 9449 §11.1: single use, remembered only now that the client is authenticated.
-  if (input.dpop !== undefined) await proofs.remember(input.dpop, replayOwner(client));
-  return grant.handle({ client, params: input.params, resources: input.resources, ip: input.ip, dpop: input.dpop }, deps);
+  // RFC 9449 §11.1: single use, remembered only once the caller is known to be entitled. A
+  // confidential client proved it with its credentials: now (client_credentials stays a Map
+  // lookup). A public client proved nothing yet (anyone can send client_id=spa): its grant calls
+  // consumeProof once the code or refresh token, its PKCE verifier and DPoP binding checked out.
+  const { dpop } = input;
+  const owner = replayOwner(client);
+  let consumeProof = NOTHING_TO_CONSUME;
+  if (dpop !== undefined) {
+    if (isPublicClient(client)) consumeProof = () => proofs.remember(dpop, owner);
+    else await proofs.remember(dpop, owner);
+  }
+  return grant.handle({ client, params: input.params, resources: input.resources, ip: input.ip, dpop, consumeProof }, deps);
 }

@@ -18,7 +18,7 @@ const MAX_TOKEN_LENGTH = 256;
 export const refreshTokenGrant: Grant = {
   grantType: 'refresh_token',
 
-  async handle({ client, params, ip, dpop }, deps) {
+  async handle({ client, params, ip, dpop, consumeProof }, deps) {
     const presented = params.refresh_token;
     if (presented === undefined) throw new InvalidRequest('refresh_token is required');
     if (presented.length > MAX_TOKEN_LENGTH) throw new InvalidGrant('the refresh token is invalid');
@@ -49,6 +49,8 @@ export const refreshTokenGrant: Grant = {
 
     const user = await deps.users.findById(stored.userId);
     if (user === undefined) throw new InvalidGrant('the user of this refresh token is disabled'); // config.yaml no longer declares them
+    // RFC 9449 §11.1: the proof is single use; remembered only now that the refresh token checked out.
+    await consumeProof();
 
     const rotate = isPublicClient(client) || client.profile !== 'fapi2' || deps.refresh.rotateFapi2;
     const tokens = await issueUserTokens(

@@ -14,9 +14,11 @@ export interface PushedRequest {
 export interface ParStore {
   /**
    * Throws TemporarilyUnavailable when full, or when `pushed.clientId` already has its share of
-   * pending requests (one client must not lock the others out).
+   * pending requests (one client must not lock the others out). With `makeRoom` (a public client:
+   * anyone can push as it), the client's oldest pending request is dropped instead of refusing, so
+   * that a flood of pushes never locks its users out.
    */
-  save(handle: string, pushed: PushedRequest): Promise<void>;
+  save(handle: string, pushed: PushedRequest, options?: { readonly makeRoom?: boolean }): Promise<void>;
   /** Undefined when unknown, expired or deleted. */
   find(handle: string): Promise<PushedRequest | undefined>;
   /** Called when the authorization completes: the request_uri cannot be used again. */

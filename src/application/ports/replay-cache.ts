@@ -19,13 +19,16 @@ export interface ReplayCache {
    * True the first time `key` is seen for `owner` before `expiresAt` (seconds since the epoch),
    * false on reuse. Throws TemporarilyUnavailable when it cannot remember more for this owner or
    * overall (never forgets early).
+   * @param outlivesProcess the value was accepted while its anchor is in the future
+   *   (src/protocol/replay-window.ts): a cache that forgets on restart persists it, synchronously,
+   *   before this resolves, and remembers it again at the next start
    */
-  firstUse(owner: ReplayOwner, key: string, expiresAt: number): Promise<boolean>;
+  firstUse(owner: ReplayOwner, key: string, expiresAt: number, outlivesProcess?: boolean): Promise<boolean>;
   /**
-   * Since when (seconds since the epoch, possibly with a fraction) every first use has been
-   * remembered: the process start for a memory cache, -Infinity for a store that outlives
-   * processes. A value that could have been used before that instant cannot be told apart from
-   * a replay, and is refused (RFC 7523 §3 (7), RFC 9449 §11.1).
+   * The whole second (seconds since the epoch) since which every first use has been remembered:
+   * the second the process started for a memory cache, -Infinity for a store that outlives
+   * processes. A value whose anchor is at or before it may have been used by the previous
+   * process and is refused (src/protocol/replay-window.ts; RFC 7523 §3 (7), RFC 9449 §11.1).
    */
   remembersSince(): number;
 }

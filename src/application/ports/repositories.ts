@@ -42,6 +42,11 @@ export interface UserRepository {
   findByUsername(username: string, options?: { includeDisabled?: boolean }): Promise<User | undefined>;
   /** Creates or updates by username, enabling it if it was disabled; keeps the existing id (`sub`). */
   upsert(user: Omit<User, 'id'>, newId: string): Promise<UpsertOutcome>;
+  /**
+   * Whether the user of a token's sub is disabled: read for every user access token checked
+   * (introspection, userinfo), so it answers from memory (disabled users are few).
+   */
+  isDisabled(id: string): Promise<boolean>;
   /** Disables the enabled users of `source` whose username is not in `keep`; returns their ids. */
   disableAllExcept(source: RecordSource, keep: readonly string[]): Promise<string[]>;
 }
@@ -70,6 +75,11 @@ export interface InteractionRepository {
    * before it keeps a new one, to bound what unauthenticated callers can make it store.
    */
   countPending(clientId: string, now: number): Promise<{ readonly client: number; readonly total: number }>;
+  /**
+   * Deletes the oldest live interaction that has no user yet (anonymous: anyone can make one), of
+   * `clientId` or, without it, of any client; false when every live one has a signed-in user.
+   */
+  deleteOldestAnonymous(now: number, clientId?: string): Promise<boolean>;
   /** Deletes up to `max` expired interactions (the periodic purge does the rest); returns how many. */
   deleteExpired(now: number, max: number): Promise<number>;
   find(id: string): Promise<Interaction | undefined>;

@@ -28,7 +28,8 @@ function setup() {
   const enabledClients = new Map<string, Client>([['app', client({ clientId: 'app' })]]);
   const enabledUsers = new Map<string, User>([['user-1', { id: 'user-1', username: 'alice', passwordHash: 'x', claims: {} }]]);
   const clients = { findById: async (id: string) => enabledClients.get(id) } as ClientRepository;
-  const users = { findById: async (id: string) => enabledUsers.get(id) } as UserRepository;
+  // Users are never deleted, only disabled: a user not in the map is a disabled one.
+  const users = { isDisabled: async (id: string) => !enabledUsers.has(id) } as UserRepository;
   const revocations = { isRevoked: () => false } as unknown as TokenRevocations;
   const verifier = new AccessTokenVerifier(keys, { now: () => NOW }, ISSUER, revocations, { clients, users });
   return { verifier, enabledClients, enabledUsers };

@@ -3,6 +3,7 @@ import { isPublicClient, type Client } from '../../domain/client.js';
 import { assertionIssuer, CLIENT_ASSERTION_TYPE, MAX_ASSERTION_AGE, verifyClientAssertion } from '../../protocol/client-assertion.js';
 import { extractClientCredentials } from '../../protocol/client-credentials.js';
 import { InvalidClient } from '../../protocol/errors.js';
+import { madeBeforeStart, mustOutliveProcess } from '../../protocol/replay-window.js';
 import { sha256 } from '../../protocol/random.js';
 import type { ClientKeys } from '../ports/client-keys.js';
 import type { Clock } from '../ports/clock.js';
@@ -69,6 +70,7 @@ export class ClientAuthenticator {
     if (assertionType !== CLIENT_ASSERTION_TYPE) {
       throw new InvalidClient(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
     }
+    const now = this.deps.clock.now();
     const { jti, usableFrom, usableUntil } = await verifyClientAssertion(assertion, this.deps.keys.keysOf(client), {
       clientId: client.clientId,
       profile: client.profile,
@@ -76,15 +78,17 @@ export class ClientAuthenticator {
       audience: client.clientAssertionAudience === 'lenient' ? 'lenient' : 'issuer',
       issuer: this.deps.issuer,
       endpointUrls: [this.deps.tokenEndpoint, endpoint],
-      now: this.deps.clock.now(),
+      now,
     });
-    // RFC 7523 §3 (7), FAPI 2.0: single use. An assertion that could have been used before the
-    // replay cache began remembering (before this process started) cannot be checked: refused.
-    if (usableFrom < this.deps.replay.remembersSince()) {
+    // RFC 7523 §3 (7), FAPI 2.0: single use. An assertion the previous process may have accepted
+    // (its anchor at or before the second this one started) cannot be checked: refused; one whose
+    // anchor is still in the future is persisted, so the next process refuses its replay
+    // (src/protocol/replay-window.ts).
+    if (madeBeforeStart(usableFrom, this.deps.replay.remembersSince())) {
       throw new InvalidClient(`client_assertion may have been used before this server started (its iat, or exp minus ${MAX_ASSERTION_AGE} s, is earlier): sign a new one`);
     }
     // Remembered while it can still be accepted (+1: the clock counts whole seconds).
-    if (!(await this.deps.replay.firstUse(replayOwner(client), `client_assertion:${client.clientId}:${jti}`, usableUntil + 1))) {
+    if (!(await this.deps.replay.firstUse(replayOwner(client), `client_assertion:${client.clientId}:${jti}`, usableUntil + 1, mustOutliveProcess(usableFrom, now)))) {
       throw new InvalidClient('client_assertion jti was already used');
     }
   }

@@ -2,6 +2,7 @@ import { DPOP_FUTURE_SKEW, DpopKeyCache, verifyDpopProof, type DpopProof } from 
 import { InvalidDpopProof, UseDpopNonce } from '../../protocol/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { DpopNonces } from '../ports/dpop-nonces.js';
+import { madeBeforeStart, mustOutliveProcess } from '../../protocol/replay-window.js';
 import type { ReplayCache, ReplayOwner } from '../ports/replay-cache.js';
 
 export interface DpopVerifierOptions {
@@ -12,9 +13,11 @@ export interface DpopVerifierOptions {
 /**
  * The stateful half of DPoP proof checking (RFC 9449 §4.3 (9) nonce, (12) jti replay);
  * src/protocol/dpop.ts does the rest. One instance serves the token, PAR and resource endpoints.
- * `verify` remembers nothing; the endpoint calls `remember` once it knows who is calling (the
- * authenticated client, or the client of the access token), so an unauthenticated caller cannot
- * fill the replay cache, and a client fills only its own share of it.
+ * `verify` remembers nothing; the endpoint calls `remember` once it knows the caller is entitled
+ * (a confidential client once authenticated; a public client once its code or refresh token
+ * checked out, or its pushed request was stored; at a resource, the client of the access token),
+ * so an unauthenticated caller cannot fill the replay cache, and a client fills only its own
+ * share of it.
  */
 export class DpopVerifier {
   private readonly keys = new DpopKeyCache();
@@ -45,9 +48,11 @@ export class DpopVerifier {
         this.nonces.current(),
       );
     }
-    // RFC 9449 §11.1: a proof made before the replay cache began remembering may have been used
-    // already (before a restart); nonces survive restarts, so this holds with nonces too.
-    if (proof.iat < this.replay.remembersSince()) {
+    // RFC 9449 §11.1: a proof the previous process may have accepted (its iat at or before the
+    // second this one started) may have been used already; nonces survive restarts, so this holds
+    // with nonces too. One with an iat still in the future is persisted by `remember`
+    // (src/protocol/replay-window.ts).
+    if (madeBeforeStart(proof.iat, this.replay.remembersSince())) {
       if (this.nonces !== undefined) throw new UseDpopNonce('the DPoP proof was made before the server started: send a new proof with this nonce', this.nonces.current());
       throw new InvalidDpopProof('the DPoP proof was made before the server started: send a new proof');
     }
@@ -59,8 +64,9 @@ export class DpopVerifier {
    * the proof could no longer be accepted. Call after the caller was authenticated.
    */
   async remember(proof: DpopProof, owner: ReplayOwner): Promise<void> {
-    const expiresAt = Math.max(proof.iat, this.clock.now()) + this.options.proofMaxAge + DPOP_FUTURE_SKEW;
-    if (!(await this.replay.firstUse(owner, `dpop:${proof.jkt}:${proof.jti}`, expiresAt))) {
+    const now = this.clock.now();
+    const expiresAt = Math.max(proof.iat, now) + this.options.proofMaxAge + DPOP_FUTURE_SKEW;
+    if (!(await this.replay.firstUse(owner, `dpop:${proof.jkt}:${proof.jti}`, expiresAt, mustOutliveProcess(proof.iat, now)))) {
       throw new InvalidDpopProof('the DPoP proof jti was already used');
     }
   }

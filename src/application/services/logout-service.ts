@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Client } from '../../domain/client.js';
-import type { Session } from '../../domain/session.js';
+import { isSessionActive, type Session } from '../../domain/session.js';
 import { RESOURCE_SERVER_ONLY_INTROSPECTS } from '../../domain/introspection.js';
 import { InvalidRequest, UnauthorizedClient } from '../../protocol/errors.js';
 import type { Clock } from '../ports/clock.js';
@@ -30,9 +30,6 @@ export interface LogoutRequest {
   /** The user id_token_hint names, when one was sent: only that user's session may end (§2–3). */
   readonly hintSubject: string | undefined;
 }
-
-/** Why a session ended: the user logged out, or a new login in the same browser replaced it. */
-export type SessionEndReason = 'logout' | 'replaced';
 
 export interface LogoutServiceDeps {
   readonly issuer: string;
@@ -69,25 +66,46 @@ export class LogoutService {
   }
 
   /**
-   * Ends the browser's SSO session (a logout, or a new login replacing it) and tells, in the
-   * background, every client it logged in to. Only the call that ended the session tells them:
-   * a second end (a double submit, a race) sends nothing.
+   * Ends the browser's SSO session (a logout) and tells, in the background, every client it
+   * logged in to. Only the call that ended the session tells them: a second end (a double submit,
+   * a race) sends nothing.
    */
-  async end(cookieValue: string, ip: string, reason: SessionEndReason): Promise<void> {
+  async end(cookieValue: string, ip: string): Promise<void> {
     const session = await this.deps.sessions.end(cookieValue);
     if (session === undefined) return;
-    this.deps.audit.record({ event: reason === 'logout' ? 'logout' : 'session.replaced', userId: session.userId, ip });
+    this.deps.audit.record({ event: 'logout', userId: session.userId, ip });
     await this.notify(session, await this.deps.sessions.clientsOf(session.sid));
+  }
+
+  /**
+   * A login in a browser that already had a session: the old session row ends either way. When the
+   * same user logged in again (prompt=login, max_age, the consent page sending them back to log in)
+   * it is the same OIDC session: its clients are not told, and the returned sid goes on in the new
+   * row (with the clients it logged in to). Another user, or a session past its lifetime, ends it
+   * as a logout does, telling its clients (OIDC Back-Channel Logout §2.5).
+   * @returns the sid to keep, or undefined for a new OIDC session
+   */
+  async replace(cookieValue: string, userId: string, ip: string): Promise<string | undefined> {
+    const session = await this.deps.sessions.end(cookieValue);
+    if (session === undefined) return undefined;
+    if (session.userId === userId && isSessionActive(session, this.deps.clock.now())) {
+      this.deps.audit.record({ event: 'session.renewed', userId, ip });
+      return session.sid;
+    }
+    this.deps.audit.record({ event: 'session.replaced', userId: session.userId, ip });
+    await this.notify(session, await this.deps.sessions.clientsOf(session.sid));
+    return undefined;
   }
 
   /**
    * Ends the sessions that expired without an end (the purge job calls this before deleting
    * them) and tells their clients. A session ended before (logout, replacement) is not told again.
    * At most EXPIRY_NOTICES_PER_PURGE sessions per call; the purge deletes any others untold.
+   * @param now the purge's time, the very one it then deletes with
    * @returns how many sessions were ended here (their clients told)
    */
-  async endExpired(): Promise<number> {
-    const expired = await this.deps.sessions.endExpired(EXPIRY_NOTICES_PER_PURGE);
+  async endExpired(now: number): Promise<number> {
+    const expired = await this.deps.sessions.endExpired(now, EXPIRY_NOTICES_PER_PURGE);
     const clients = new Map<string, Promise<Client | undefined>>();
     const find = (clientId: string) => {
       let client = clients.get(clientId);

@@ -95,7 +95,7 @@ describe('seed', () => {
     expect(await users.findById('u-api')).toMatchObject({ username: 'api-user' });
   });
 
-  it('ends what a disabled client and user were granted: refresh tokens, live access tokens, codes, sessions', async () => {
+  it('ends what a disabled client and user were granted: refresh tokens, live access tokens, codes, sessions, consents', async () => {
     await seed({ clients: [web, machine], users: [alice, bob] }, deps());
     const aliceId = (await users.findByUsername('alice'))!.id;
     const bobId = (await users.findByUsername('bob'))!.id;
@@ -114,6 +114,10 @@ describe('seed', () => {
     code.run('c-bob', 'g-bob-2', 'web', bobId, NOW + 60);
     code.run('c-machine', 'g-m', 'machine', aliceId, NOW + 60);
     code.run('c-alice', 'g-alice-2', 'web', aliceId, NOW + 60);
+    const consent = db.sqlite.prepare("INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES (?, ?, 'openid', 0)");
+    consent.run(bobId, 'web');
+    consent.run(aliceId, 'web');
+    consent.run(aliceId, 'machine');
 
     await seed({ clients: [web], users: [alice] }, deps());
 
@@ -127,9 +131,11 @@ describe('seed', () => {
       { code_digest: 'c-bob', expires_at: NOW },
       { code_digest: 'c-machine', expires_at: NOW },
     ]);
-    expect(db.sqlite.prepare('SELECT id_digest, ended_at FROM sessions ORDER BY id_digest').all()).toEqual([
-      { id_digest: 's-alice', ended_at: null },
-      { id_digest: 's-bob', ended_at: NOW },
+    // Expired, not ended: LogoutService.endExpired ends it and tells its clients once the server is up.
+    expect(db.sqlite.prepare('SELECT id_digest, expires_at, ended_at FROM sessions ORDER BY id_digest').all()).toEqual([
+      { id_digest: 's-alice', expires_at: NOW + 100, ended_at: null },
+      { id_digest: 's-bob', expires_at: NOW, ended_at: null },
     ]);
+    expect(db.sqlite.prepare('SELECT user_id, client_id FROM consents').all()).toEqual([{ user_id: aliceId, client_id: 'web' }]);
   });
 });

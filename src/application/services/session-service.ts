@@ -12,10 +12,14 @@ export class SessionService {
     private readonly ttl: number,
   ) {}
 
-  async start(userId: string): Promise<{ cookieValue: string; session: Session }> {
+  /**
+   * A new session with a fresh cookie value (no session fixation). `sid` continues the OIDC
+   * session of the same user logging in again: its clients (kept by sid) stay with it.
+   */
+  async start(userId: string, sid: string = randomToken(16)): Promise<{ cookieValue: string; session: Session }> {
     const cookieValue = randomToken();
     const now = this.clock.now();
-    const session: Session = { idDigest: sha256(cookieValue), userId, authTime: now, expiresAt: now + this.ttl, sid: randomToken(16) };
+    const session: Session = { idDigest: sha256(cookieValue), userId, authTime: now, expiresAt: now + this.ttl, sid };
     await this.sessions.create(session);
     return { cookieValue, session };
   }
@@ -31,9 +35,12 @@ export class SessionService {
     return this.sessions.end(sha256(cookieValue), this.clock.now());
   }
 
-  /** Ends sessions past their lifetime that were never ended, with the clients they logged in to. */
-  endExpired(limit: number): Promise<Array<{ session: Session; clientIds: string[] }>> {
-    return this.sessions.endExpired(this.clock.now(), limit);
+  /**
+   * Ends sessions past their lifetime at `now` that were never ended, with the clients they logged
+   * in to. `now` is the purge's: the one it deletes with, so none expires unseen in between.
+   */
+  endExpired(now: number, limit: number): Promise<Array<{ session: Session; clientIds: string[] }>> {
+    return this.sessions.endExpired(now, limit);
   }
 
   clientsOf(sid: string): Promise<string[]> {

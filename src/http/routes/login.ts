@@ -21,11 +21,11 @@ export async function loginRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
         const client = await deps.authorization.clientOf(interaction);
         return renderLogin(request, reply, interaction, client, { error: 'login.invalid_credentials', username }, 401);
       }
-      // A fresh session id at every login (no session fixation); the old one ends, and its
-      // clients are told (OIDC Back-Channel Logout §2.5), as at logout.
+      // A fresh cookie value at every login (no session fixation); the old row ends. The same user
+      // keeps the OIDC sid and its clients, told nothing; another user's session ends as at logout.
       const previous = request.cookies[SESSION_COOKIE];
-      if (previous !== undefined) await deps.logout.end(previous, request.ip, 'replaced');
-      const { cookieValue, session } = await deps.sessions.start(loggedIn.user.id);
+      const sid = previous === undefined ? undefined : await deps.logout.replace(previous, loggedIn.user.id, request.ip);
+      const { cookieValue, session } = await deps.sessions.start(loggedIn.user.id, sid);
       reply.setCookie(SESSION_COOKIE, cookieValue, sessionCookieOptions(deps.secureCookies, deps.sessionTtl));
       // Nothing left to ask: straight back to the client with the code, one hop fewer.
       // Otherwise post/redirect/get: the interaction page shows the consent form.

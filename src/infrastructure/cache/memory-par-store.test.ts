@@ -100,4 +100,16 @@ describe('MemoryParStore', () => {
     await store.save('b-1', pushed(2000, 'bank'));
     await expect(store.save('c-1', pushed(2000, 'third'))).rejects.toMatchObject({ description: 'too many pending pushed authorization requests; retry shortly' });
   });
+
+  it('with makeRoom (a public client), drops the client’s oldest pending request at its share instead of refusing', async () => {
+    const store = new MemoryParStore(10, manualClock().fn, 2);
+    await store.save('a-1', pushed(2000, 'spa'), { makeRoom: true });
+    await store.save('b-1', pushed(2000, 'bank'));
+    await store.save('a-2', pushed(2000, 'spa'), { makeRoom: true });
+    await expect(store.save('a-3', pushed(2000, 'spa'), { makeRoom: true })).resolves.toBeUndefined();
+    await expect(store.find('a-1')).resolves.toBeUndefined();
+    await expect(store.find('a-2')).resolves.toMatchObject({ clientId: 'spa' });
+    await expect(store.find('a-3')).resolves.toMatchObject({ clientId: 'spa' });
+    await expect(store.find('b-1')).resolves.toMatchObject({ clientId: 'bank' }); // never another client's
+  });
 });

@@ -34,12 +34,14 @@ export class MemoryParStore implements ParStore {
     this.pending = new PendingRequests(capacity, now);
   }
 
-  async save(handle: string, pushed: PushedRequest): Promise<void> {
+  async save(handle: string, pushed: PushedRequest, options: { readonly makeRoom?: boolean } = {}): Promise<void> {
     const mine = this.pending.byClient.get(pushed.clientId);
     if (mine !== undefined && mine.size >= this.perClient) {
       // Only a client at its share pays for this pass (at most perClient lookups): has() drops
       // its expired requests, wherever they sit in the store.
       for (const other of mine) this.pending.has(other);
+      // The set keeps insertion order: its first handle is the client's oldest pending request.
+      if (options.makeRoom === true && mine.size >= this.perClient) this.pending.delete(mine.values().next().value!);
       if (mine.size >= this.perClient) {
         throw new TemporarilyUnavailable('too many pending pushed authorization requests for this client; retry shortly');
       }

@@ -12,6 +12,20 @@ export interface ReplayCacheLimits {
   readonly perPublicClient: number;
 }
 
+/**
+ * Where the memory cache writes what it must not forget on restart: the values accepted while
+ * their anchor was in the future (src/protocol/replay-window.ts), rare for a synced client.
+ * Synchronous, so a value is stored before the request it came with is answered.
+ */
+export interface ReplayJournal {
+  /** Stores `digest` until `expiresAt`; false if a live entry already holds it (used before). */
+  save(digest: number, expiresAt: number): boolean;
+  /** The live entries, to remember again at start. */
+  live(now: number): Iterable<{ digest: number; expiresAt: number }>;
+  /** Deletes expired entries; returns how many. */
+  forgetExpired(now: number): number;
+}
+
 /** Seconds between two sweeps of every client's expired keys when the overall bound is reached. */
 const FULL_SWEEP_INTERVAL = 1;
 
@@ -32,32 +46,59 @@ export class MemoryReplayCache implements ReplayCache {
   /** Live keys in all partitions (expired ones count until a partition drops them). */
   private total = 0;
   private lastFullSweep = -Infinity;
+  /** What the journal held at start (empty without one). */
+  private readonly restored: ExpiringKeys<number>;
 
   constructor(
     private readonly limits: ReplayCacheLimits,
     private readonly now: () => number,
-    /** The instant remembering began (seconds, fraction allowed): this process's start. */
+    /** The whole second remembering began: this process's start. */
     private readonly startedAt: number,
-  ) {}
+    /** Keeps what must outlive the process; without one, `outlivesProcess` is not honoured. */
+    private readonly journal?: ReplayJournal,
+  ) {
+    this.restored = new ExpiringKeys<number>(Infinity, now);
+    // What the previous process accepted with an anchor after this start (replay-window.ts).
+    // Kept apart from the shares, unbounded: the previous process kept them within its bounds,
+    // and forgetting one would allow a replay.
+    if (journal !== undefined) for (const entry of journal.live(now())) this.restored.add(entry.digest, entry.expiresAt);
+  }
 
   remembersSince(): number {
     return this.startedAt;
   }
 
-  async firstUse(owner: ReplayOwner, key: string, expiresAt: number): Promise<boolean> {
+  async firstUse(owner: ReplayOwner, key: string, expiresAt: number, outlivesProcess = false): Promise<boolean> {
     const digest = replayDigest(key);
+    const keys = this.partition(owner);
+    if (keys.has(digest) || (this.restored.size > 0 && this.restored.has(digest))) return false;
+    if (this.total >= this.limits.capacity) this.sweepAll();
+    if (this.total >= this.limits.capacity) throw new TemporarilyUnavailable('too many requests in flight; retry shortly');
+    if (!keys.add(digest, expiresAt)) throw new TemporarilyUnavailable('too many requests in flight for this client; retry shortly');
+    this.total += 1;
+    if (outlivesProcess && this.journal !== undefined) {
+      let saved: boolean;
+      try {
+        saved = this.journal.save(digest, expiresAt);
+      } catch (error) {
+        keys.delete(digest); // not remembered: the request fails, the value stays unused
+        throw error;
+      }
+      // Another process on the same database accepted it first.
+      if (!saved) return false;
+    }
+    return true;
+  }
+
+  private partition(owner: ReplayOwner): OwnedKeys {
     let keys = this.partitions.get(owner.clientId);
     if (keys === undefined) {
       keys = new OwnedKeys(owner.isPublic ? this.limits.perPublicClient : this.limits.perClient, this.now, this);
       this.partitions.set(owner.clientId, keys);
     }
-    if (keys.has(digest)) return false;
-    if (this.total >= this.limits.capacity) this.sweepAll();
-    if (this.total >= this.limits.capacity) throw new TemporarilyUnavailable('too many requests in flight; retry shortly');
-    if (!keys.add(digest, expiresAt)) throw new TemporarilyUnavailable('too many requests in flight for this client; retry shortly');
-    this.total += 1;
-    return true;
+    return keys;
   }
+
 
   /** Called by a partition for each key it drops. */
   forgotten(): void {

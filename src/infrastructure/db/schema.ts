@@ -36,6 +36,12 @@ export interface ServerSecretsTable {
   created_at: number;
 }
 
+/** migrations/0008: replay-cache keys that must outlive the process (replay-window.ts). */
+export interface ReplayJournalTable {
+  digest: number;
+  expires_at: number;
+}
+
 export interface SigningKeysTable {
   kid: string;
   alg: string;
@@ -162,4 +168,5 @@ export interface Database {
   audit_log: AuditLogTable;
   migrations: MigrationsTable;
   server_secrets: ServerSecretsTable;
+  replay_journal: ReplayJournalTable;
 }

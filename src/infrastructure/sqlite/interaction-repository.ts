@@ -31,6 +31,14 @@ export class SqliteInteractionRepository implements InteractionRepository {
     return { client: Number(client.n), total: Number(total.n) };
   }
 
+  /** Walks interactions_client_expires (or interactions_expires) from the oldest, skipping signed-in rows. */
+  async deleteOldestAnonymous(now: number, clientId?: string): Promise<boolean> {
+    let oldest = this.db.selectFrom('interactions').select('id').where('expires_at', '>', now).where('user_id', 'is', null);
+    if (clientId !== undefined) oldest = oldest.where('client_id', '=', clientId);
+    const result = await this.db.deleteFrom('interactions').where('id', 'in', oldest.orderBy('expires_at').limit(1)).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
   async deleteExpired(now: number, max: number): Promise<number> {
     const oldest = this.db.selectFrom('interactions').select('id').where('expires_at', '<=', now).orderBy('expires_at').limit(max);
     const result = await this.db.deleteFrom('interactions').where('id', 'in', oldest).executeTakeFirst();

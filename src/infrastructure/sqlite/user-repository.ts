@@ -13,6 +13,8 @@ const USER_CACHE_SIZE = 10_000;
 export class SqliteUserRepository implements UserRepository {
   /** null: the row exists but is disabled (remembered too, so a disabled user's tokens cost no query). */
   private readonly byId = new Map<string, User | null>();
+  /** The ids of disabled users, loaded once and after each change: few, and read on every token check. */
+  private disabled: ReadonlySet<string> | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -30,6 +32,11 @@ export class SqliteUserRepository implements UserRepository {
     return user ?? undefined;
   }
 
+  async isDisabled(id: string): Promise<boolean> {
+    this.disabled ??= new Set((await this.db.selectFrom('users').select('id').where('disabled_at', 'is not', null).execute()).map((row) => row.id));
+    return this.disabled.has(id);
+  }
+
   async findByUsername(username: string, options: { includeDisabled?: boolean } = {}): Promise<User | undefined> {
     const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     return row !== undefined && (row.disabled_at === null || options.includeDisabled === true) ? toUser(row) : undefined;
@@ -37,6 +44,7 @@ export class SqliteUserRepository implements UserRepository {
 
   async upsert(user: Omit<User, 'id'>, newId: string): Promise<UpsertOutcome> {
     this.byId.clear();
+    this.disabled = undefined;
     const now = this.clock();
     const claims = JSON.stringify(user.claims);
     const existing = await this.db.selectFrom('users').selectAll().where('username', '=', user.username).executeTakeFirst();
@@ -66,7 +74,10 @@ export class SqliteUserRepository implements UserRepository {
       await endGrantsOf(trx, 'user_id', ids, now);
       return ids;
     });
-    if (disabled.length > 0) this.byId.clear();
+    if (disabled.length > 0) {
+      this.byId.clear();
+      this.disabled = undefined;
+    }
     return disabled;
   }
 }

@@ -81,4 +81,18 @@ describe('HttpLogoutSender', () => {
     expect(received).toHaveLength(LOGOUT_MAX_IN_FLIGHT + 4);
     await sender.drain();
   });
+
+  it('gives up waiting at shutdown after the drain deadline, saying how many were left', async () => {
+    const log = fakeLog();
+    const sender = new HttpLogoutSender(log as unknown as Logger);
+    const sends = Array.from({ length: LOGOUT_MAX_IN_FLIGHT + 2 }, (_, i) => sender.send(uri, `token-${i}`, 'rp'));
+    await until(() => received.length >= LOGOUT_MAX_IN_FLIGHT);
+    const started = Date.now();
+    await sender.drain(100);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(log.warn).toHaveBeenCalledWith({ undelivered: LOGOUT_MAX_IN_FLIGHT + 2 }, 'shutting down with back-channel logout tokens undelivered');
+    const stop = releaseAll();
+    await Promise.all(sends);
+    stop();
+  });
 });

@@ -13,6 +13,12 @@ export const LOGOUT_MAX_IN_FLIGHT = 16;
  * is dropped with a warning. One purge tells at most EXPIRY_NOTICES_PER_PURGE (10 000) sessions.
  */
 export const LOGOUT_MAX_WAITING = 10_000;
+/**
+ * How long a clean shutdown waits for logout tokens still queued or in flight: with 10 000 queued
+ * for a relying party that does not answer, waiting for all would take hours. What is left is
+ * logged and abandoned.
+ */
+export const LOGOUT_DRAIN_MS = 10_000;
 
 class QueueFull extends Error {}
 
@@ -40,9 +46,16 @@ export class HttpLogoutSender implements LogoutTokenSender {
     return delivery;
   }
 
-  /** Waits for deliveries in flight (a clean shutdown); each is bounded by its timeouts. */
-  async drain(): Promise<void> {
-    await Promise.allSettled([...this.pending]);
+  /** Waits for deliveries queued or in flight (a clean shutdown), at most `deadlineMs`. */
+  async drain(deadlineMs = LOGOUT_DRAIN_MS): Promise<void> {
+    if (this.pending.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), deadlineMs);
+    });
+    const outcome = await Promise.race([Promise.allSettled([...this.pending]), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'late') this.log.warn({ undelivered: this.pending.size }, 'shutting down with back-channel logout tokens undelivered');
   }
 
   private async deliver(uri: string, logoutToken: string, clientId: string): Promise<void> {

@@ -34,7 +34,7 @@ import { SqliteClientRepository } from './infrastructure/sqlite/client-repositor
 import { SqliteConsentRepository } from './infrastructure/sqlite/consent-repository.js';
 import { SqliteInteractionRepository } from './infrastructure/sqlite/interaction-repository.js';
 import { purgeExpired, type PurgeReport } from './infrastructure/sqlite/purge.js';
-import { SqliteReplayJournal } from './infrastructure/sqlite/replay-journal.js';
+import { SqliteReplayWatermark } from './infrastructure/sqlite/replay-watermark.js';
 import { SqliteRefreshTokenRepository } from './infrastructure/sqlite/refresh-token-repository.js';
 import { SqliteServerSecrets } from './infrastructure/sqlite/server-secrets.js';
 import { SqliteSessionRepository } from './infrastructure/sqlite/session-repository.js';
@@ -156,16 +156,14 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
     };
     const sessionRepository = new SqliteSessionRepository(db.kysely);
     const idTokenHints = new IdTokenHints(keys, config.issuer);
-    // Remembers from this second on, plus the journal's values; what could have been used before
-    // is refused (src/protocol/replay-window.ts).
-    const replayJournal = new SqliteReplayJournal(db.sqlite, now);
-    replayJournal.forgetExpired(clock.now());
+    // Remembers from this second on (or the previous process's watermark, if later); what could
+    // have been used before is refused (src/protocol/replay-window.ts).
     const startSecond = clock.now();
     const replay = new MemoryReplayCache(
       { capacity: bounds.replayCacheCapacity, perClient: bounds.replayPerClient, perPublicClient: bounds.replayPerPublicClient },
       now,
       startSecond,
-      replayJournal,
+      new SqliteReplayWatermark(db.sqlite),
     );
     // A value whose iat is the start second is refused (the previous process may have used it in
     // that second): answering nothing before the next second spares honest clients that refusal.
@@ -238,7 +236,6 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       if (told === EXPIRY_NOTICES_PER_PURGE) log.warn({ told }, 'more sessions expired than one purge tells; the others end without a logout token');
       const report = await purgeExpired(db.kysely, now, { codeRetention: config.tokens.access_token_ttl, auditRetention: config.audit.retention_days * 86400 });
       revocations.forgetExpired(now);
-      replayJournal.forgetExpired(now);
       log.debug({ deleted: report }, 'expired rows purged');
       return report;
     };

@@ -164,8 +164,14 @@ describe('single use across a restart: what was accepted with an iat in the futu
     const ahead = await clientAssertion(first, 'svc', svcKey, { claims: { iat: first.clock.now() + 5 } });
     expect((await token(first, ahead, await proof(first, nonce))).status).toBe(200);
     const second = await restart(first, dir);
+    // The watermark is the used iat (first start + 5): the server refuses every value up to it, so
+    // the proof beside the replayed assertion, and the fresh one after, are made past it.
+    second.clock.advance(5);
     const replayed = await token(second, ahead, await proof(second, nonce));
-    expect(replayed.json).toEqual({ error: 'invalid_client', error_description: 'client_assertion jti was already used' });
+    expect(replayed.json).toEqual({
+      error: 'invalid_client',
+      error_description: 'client_assertion may have been used before this server started (its iat, or exp minus 300 s, is earlier): sign a new one',
+    });
     expect(replayed.status).toBe(401);
     const fresh = await token(second, await clientAssertion(second, 'svc', svcKey), await proof(second, nonce));
     expect(fresh.status).toBe(200);
@@ -178,8 +184,9 @@ describe('single use across a restart: what was accepted with an iat in the futu
     const ahead = await dpopProof(first, dpopKey, { htu: first.issuer + '/token', nonce, claims: { iat: first.clock.now() + 5 } });
     expect((await token(first, await clientAssertion(first, 'svc', svcKey), ahead)).status).toBe(200);
     const second = await restart(first, dir);
+    second.clock.advance(5);
     const replayed = await token(second, await clientAssertion(second, 'svc', svcKey), ahead);
-    expect(replayed.json).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof jti was already used' });
+    expect(replayed.json).toEqual({ error: 'use_dpop_nonce', error_description: 'the DPoP proof was made before the server started: send a new proof with this nonce' });
     expect(replayed.status).toBe(400);
     const fresh = await token(second, await clientAssertion(second, 'svc', svcKey), await proof(second, nonce));
     expect(fresh.status).toBe(200);

@@ -15,32 +15,36 @@ const PARAMS = {
   code_challenge_method: 'S256',
 };
 
+/** A store with room for two of spa's requests: a third makes room by evicting the oldest. */
 function pushedRequests() {
   const c = manualClock();
   const clients = { findById: async (id: string) => (id === 'spa' ? SPA : undefined) } as unknown as ClientRepository;
-  const store = new MemoryParStore(10, c.fn, 10);
-  return { store, pushed: new PushedRequests(clients, store, { now: c.fn }, { ttl: 60, required: false, idTokenHints: {} as IdTokenHints }) };
+  const store = new MemoryParStore(10, c.fn, 2);
+  const saved: string[] = [];
+  const original = store.save.bind(store);
+  store.save = async (handle, request, options) => {
+    saved.push(handle);
+    return original(handle, request, options);
+  };
+  return { store, saved, pushed: new PushedRequests(clients, store, { now: c.fn }, { ttl: 60, required: false, idTokenHints: {} as IdTokenHints }) };
 }
 
 describe('PushedRequests.push', () => {
-  it('calls `stored` once the request is stored, and deletes it when that throws', async () => {
-    const { store, pushed } = pushedRequests();
-    const saved: string[] = [];
-    const original = store.save.bind(store);
-    store.save = async (handle, request, options) => {
-      saved.push(handle);
-      return original(handle, request, options);
-    };
-    let storedWhenCalled: unknown;
+  it('calls `validated` before storing anything, so a refused proof neither stores nor evicts a request', async () => {
+    const { store, saved, pushed } = pushedRequests();
+    let storedBeforeCall = -1;
     await pushed.push(SPA, PARAMS, undefined, async () => {
-      storedWhenCalled = await store.find(saved[0]!);
+      storedBeforeCall = saved.length;
     });
-    expect(storedWhenCalled).toBeDefined();
+    expect(storedBeforeCall).toBe(0);
+    await pushed.push(SPA, PARAMS, undefined);
+    expect(saved).toHaveLength(2);
 
+    // spa is at its share: a stored push would evict the oldest; a refused one must not.
     const replay = new InvalidDpopProof('the DPoP proof jti was already used');
     await expect(pushed.push(SPA, PARAMS, undefined, async () => Promise.reject(replay))).rejects.toBe(replay);
     expect(saved).toHaveLength(2);
-    expect(await store.find(saved[1]!)).toBeUndefined();
     expect(await store.find(saved[0]!)).toBeDefined();
+    expect(await store.find(saved[1]!)).toBeDefined();
   });
 });

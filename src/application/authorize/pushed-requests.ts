@@ -38,11 +38,11 @@ export class PushedRequests {
 
   /**
    * /par, once the client is authenticated. Errors are OAuth errors for a JSON answer.
-   * @param stored called once the request was validated and stored, before the request_uri is
-   *   handed out; if it throws (a replayed DPoP proof, a full replay cache), the stored request is
-   *   deleted and the error passed on
+   * @param validated called once the request was validated, before anything is stored; if it
+   *   throws (a replayed DPoP proof, a full replay cache), nothing is stored, and nothing evicted
+   *   to make room
    */
-  async push(client: Client, params: RawParameters, proofJkt: string | undefined, stored?: () => Promise<void>): Promise<{ requestUri: string; expiresIn: number }> {
+  async push(client: Client, params: RawParameters, proofJkt: string | undefined, validated?: () => Promise<void>): Promise<{ requestUri: string; expiresIn: number }> {
     if (client.resourceServer) throw new UnauthorizedClient(RESOURCE_SERVER_ONLY_INTROSPECTS);
     const clientId = single(params, 'client_id', 128);
     // RFC 9126 §2.1: the client_id, if sent, is the authenticated client's.
@@ -58,6 +58,7 @@ export class PushedRequests {
     if (proofJkt !== undefined && request.dpopJkt !== undefined && proofJkt !== request.dpopJkt) {
       throw new InvalidDpopProof('dpop_jkt does not match the key of the DPoP proof');
     }
+    await validated?.();
     const handle = randomToken();
     const expiresAt = this.clock.now() + this.options.ttl;
     // A public client's pushes cost anyone nothing: at its share, its oldest pending request makes room.
@@ -66,12 +67,6 @@ export class PushedRequests {
       { clientId: client.clientId, request: { ...request, dpopJkt: request.dpopJkt ?? proofJkt, pushedHandle: handle }, expiresAt },
       { makeRoom: isPublicClient(client) },
     );
-    try {
-      await stored?.();
-    } catch (error) {
-      await this.store.delete(handle);
-      throw error;
-    }
     return { requestUri: REQUEST_URI_PREFIX + handle, expiresIn: this.options.ttl };
   }
 

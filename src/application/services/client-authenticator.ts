@@ -88,7 +88,7 @@ export class ClientAuthenticator {
       throw new InvalidClient(`client_assertion may have been used before this server started (its iat, or exp minus ${MAX_ASSERTION_AGE} s, is earlier): sign a new one`);
     }
     // Remembered while it can still be accepted (+1: the clock counts whole seconds).
-    if (!(await this.deps.replay.firstUse(replayOwner(client), `client_assertion:${client.clientId}:${jti}`, usableUntil + 1, mustOutliveProcess(usableFrom, now)))) {
+    if (!(await this.deps.replay.firstUse(replayOwner(client), `client_assertion:${client.clientId}:${jti}`, usableUntil + 1, mustOutliveProcess(usableFrom, now) ? usableFrom : undefined))) {
       throw new InvalidClient('client_assertion jti was already used');
     }
   }

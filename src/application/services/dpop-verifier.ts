@@ -66,7 +66,7 @@ export class DpopVerifier {
   async remember(proof: DpopProof, owner: ReplayOwner): Promise<void> {
     const now = this.clock.now();
     const expiresAt = Math.max(proof.iat, now) + this.options.proofMaxAge + DPOP_FUTURE_SKEW;
-    if (!(await this.replay.firstUse(owner, `dpop:${proof.jkt}:${proof.jti}`, expiresAt, mustOutliveProcess(proof.iat, now)))) {
+    if (!(await this.replay.firstUse(owner, `dpop:${proof.jkt}:${proof.jti}`, expiresAt, mustOutliveProcess(proof.iat, now) ? proof.iat : undefined))) {
       throw new InvalidDpopProof('the DPoP proof jti was already used');
     }
   }

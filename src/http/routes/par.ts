@@ -21,13 +21,14 @@ export async function parRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps
     const client = await deps.authenticator.authenticate(request.headers.authorization, credentials, url);
     // RFC 9449 §11.1: the proof's jti is remembered only once the caller is known to be entitled:
     // a confidential client once authenticated; a public client (anyone can send its client_id)
-    // once its request was validated and stored (a replay deletes what was stored). A public
-    // client's pushes make room in the PAR store rather than being refused, so their number is not
-    // bounded there: their proofs get a share of their own, and a flood of valid pushes can fill
-    // only that one (503 at /par), never what its users need at /token and /userinfo. A share per
-    // endpoint misses no replay: htu binds a proof to one endpoint (RFC 9449 §4.3 (5)).
+    // once its request was validated (before anything is stored). A public client's pushes make
+    // room in the PAR store rather than being refused, so their number is not bounded there: their
+    // proofs get a share of their own, apart from what its users need at /token and /userinfo (a
+    // share per endpoint misses no replay: htu binds a proof to one endpoint, RFC 9449 §4.3 (5)),
+    // and at that share the oldest is forgotten rather than a push refused: replaying a forgotten
+    // /par proof only pushes a request bound to a key the replayer does not hold.
     const isPublic = isPublicClient(client);
-    const owner = isPublic ? { clientId: `${client.clientId} ${PATHS.pushedAuthorizationRequest}`, isPublic: true } : replayOwner(client);
+    const owner = isPublic ? { clientId: `${client.clientId} ${PATHS.pushedAuthorizationRequest}`, isPublic: true, forgetOldestWhenFull: true } : replayOwner(client);
     const remember = proof === undefined ? undefined : () => deps.dpop.remember(proof, owner);
     if (remember !== undefined && !isPublic) await remember();
     const { client_secret: _secret, client_assertion: _assertion, client_assertion_type: _type, ...authorizationParams } = params;

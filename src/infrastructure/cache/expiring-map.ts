@@ -52,6 +52,12 @@ export class ExpiringKeys<K extends string | number = string> {
     this.forget(key);
   }
 
+  /** Forgets the key added first (the oldest, by insertion order). */
+  forgetOldest(): void {
+    const oldest = this.expiries.keys().next();
+    if (oldest.done !== true) this.forget(oldest.value);
+  }
+
   /** Drops every expired key now, wherever it sits (O(n)): for an owner that must free room. */
   forgetExpired(): void {
     const now = this.now();

@@ -13,17 +13,15 @@ export interface ReplayCacheLimits {
 }
 
 /**
- * Where the memory cache writes what it must not forget on restart: the values accepted while
- * their anchor was in the future (src/protocol/replay-window.ts), rare for a synced client.
- * Synchronous, so a value is stored before the request it came with is answered.
+ * Where the memory cache keeps what the next process must know (src/protocol/replay-window.ts):
+ * the latest anchor of a value accepted while its anchor was in the future. Synchronous, so it
+ * is stored before the request that raised it is answered.
  */
-export interface ReplayJournal {
-  /** Stores `digest` until `expiresAt`; false if a live entry already holds it (used before). */
-  save(digest: number, expiresAt: number): boolean;
-  /** The live entries, to remember again at start. */
-  live(now: number): Iterable<{ digest: number; expiresAt: number }>;
-  /** Deletes expired entries; returns how many. */
-  forgetExpired(now: number): number;
+export interface ReplayWatermark {
+  /** The latest anchor written, -Infinity when none. */
+  read(): number;
+  /** Stores `anchor` if it is later than the one stored. */
+  raise(anchor: number): void;
 }
 
 /** Seconds between two sweeps of every client's expired keys when the overall bound is reached. */
@@ -46,46 +44,48 @@ export class MemoryReplayCache implements ReplayCache {
   /** Live keys in all partitions (expired ones count until a partition drops them). */
   private total = 0;
   private lastFullSweep = -Infinity;
-  /** What the journal held at start (empty without one). */
-  private readonly restored: ExpiringKeys<number>;
+  /** Refused: anchors at or before it (the start second, or the previous process's watermark). */
+  private readonly since: number;
+  /** The latest anchor written to the watermark, so that only a later one costs a write. */
+  private highestWritten: number;
 
   constructor(
     private readonly limits: ReplayCacheLimits,
     private readonly now: () => number,
     /** The whole second remembering began: this process's start. */
-    private readonly startedAt: number,
-    /** Keeps what must outlive the process; without one, `outlivesProcess` is not honoured. */
-    private readonly journal?: ReplayJournal,
+    startSecond: number,
+    /** Keeps the watermark for the next process; without one, `outlivesFrom` is not honoured. */
+    private readonly watermark?: ReplayWatermark,
   ) {
-    this.restored = new ExpiringKeys<number>(Infinity, now);
-    // What the previous process accepted with an anchor after this start (replay-window.ts).
-    // Kept apart from the shares, unbounded: the previous process kept them within its bounds,
-    // and forgetting one would allow a replay.
-    if (journal !== undefined) for (const entry of journal.live(now())) this.restored.add(entry.digest, entry.expiresAt);
+    this.highestWritten = watermark?.read() ?? -Infinity;
+    // What the previous process accepted with an anchor after this start is refused with the rest.
+    this.since = Math.max(startSecond, this.highestWritten);
   }
 
   remembersSince(): number {
-    return this.startedAt;
+    return this.since;
   }
 
-  async firstUse(owner: ReplayOwner, key: string, expiresAt: number, outlivesProcess = false): Promise<boolean> {
+  async firstUse(owner: ReplayOwner, key: string, expiresAt: number, outlivesFrom?: number): Promise<boolean> {
     const digest = replayDigest(key);
     const keys = this.partition(owner);
-    if (keys.has(digest) || (this.restored.size > 0 && this.restored.has(digest))) return false;
+    if (keys.has(digest)) return false;
     if (this.total >= this.limits.capacity) this.sweepAll();
     if (this.total >= this.limits.capacity) throw new TemporarilyUnavailable('too many requests in flight; retry shortly');
-    if (!keys.add(digest, expiresAt)) throw new TemporarilyUnavailable('too many requests in flight for this client; retry shortly');
+    if (!keys.add(digest, expiresAt)) {
+      if (owner.forgetOldestWhenFull !== true) throw new TemporarilyUnavailable('too many requests in flight for this client; retry shortly');
+      keys.forgetOldest();
+      keys.add(digest, expiresAt);
+    }
     this.total += 1;
-    if (outlivesProcess && this.journal !== undefined) {
-      let saved: boolean;
+    if (outlivesFrom !== undefined && outlivesFrom > this.highestWritten && this.watermark !== undefined) {
       try {
-        saved = this.journal.save(digest, expiresAt);
+        this.watermark.raise(outlivesFrom);
       } catch (error) {
         keys.delete(digest); // not remembered: the request fails, the value stays unused
         throw error;
       }
-      // Another process on the same database accepted it first.
-      if (!saved) return false;
+      this.highestWritten = outlivesFrom;
     }
     return true;
   }

@@ -36,10 +36,10 @@ export interface ServerSecretsTable {
   created_at: number;
 }
 
-/** migrations/0008: replay-cache keys that must outlive the process (replay-window.ts). */
-export interface ReplayJournalTable {
-  digest: number;
-  expires_at: number;
+/** migrations/0009: the latest iat accepted while still in the future (replay-window.ts); one row. */
+export interface ReplayWatermarkTable {
+  id: number;
+  anchor: number;
 }
 
 export interface SigningKeysTable {
@@ -168,5 +168,5 @@ export interface Database {
   audit_log: AuditLogTable;
   migrations: MigrationsTable;
   server_secrets: ServerSecretsTable;
-  replay_journal: ReplayJournalTable;
+  replay_watermark: ReplayWatermarkTable;
 }

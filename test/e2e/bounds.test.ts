@@ -1,17 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { buildApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config/load.js';
-import { createTrusty, type Bounds, type Trusty } from '../../src/container.js';
-import { createLogger } from '../../src/infrastructure/logger.js';
+import type { Bounds } from '../../src/container.js';
 import { Browser, loginThrough, parseForm } from '../support/browser.js';
-import { TestClock } from '../support/clock.js';
 import { authorizationUrl, basic, postForm } from '../support/flow.js';
-import { ALICE, WEB_SECRET, freePort, testConfig, type TestServer } from '../support/server.js';
+import { ALICE, WEB_SECRET, freePort, startServerAt, type TestServer } from '../support/server.js';
 
 /**
  * What unauthenticated callers can make the server keep is bounded per client and overall, so
@@ -21,35 +15,15 @@ import { ALICE, WEB_SECRET, freePort, testConfig, type TestServer } from '../sup
 const LOWERED: Partial<Bounds> = { parStoreCapacity: 6, parPerClient: 3, interactions: 5, interactionsPerClient: 3 };
 
 let server: TestServer;
-let trusty: Trusty;
-let app: FastifyInstance;
 let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'trusty-bounds-'));
-  const port = await freePort();
-  const config = parseConfig(stringify(testConfig(port, dir)), join(dir, 'config.yaml'));
-  const clock = new TestClock();
-  const log = createLogger('silent');
-  trusty = await createTrusty(config, log, clock, LOWERED);
-  app = await buildApp(trusty.deps, log);
-  app.addHook('onClose', async () => trusty.close());
-  await app.listen({ port, host: '127.0.0.1' });
-  server = {
-    issuer: config.issuer,
-    clock,
-    trusty,
-    app,
-    dbPath: config.database.path,
-    callback: (id) => `http://127.0.0.1:9/${id}/callback`,
-    close: async () => {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  server = await startServerAt(await freePort(), dir, { bounds: LOWERED });
 });
 afterAll(async () => {
   await server?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
@@ -77,7 +51,7 @@ function pushWeb() {
 
 function interactionRows(clientId?: string): number {
   const sql = clientId === undefined ? 'SELECT count(*) AS n FROM interactions' : 'SELECT count(*) AS n FROM interactions WHERE client_id = ?';
-  const row = (clientId === undefined ? trusty.db.sqlite.prepare(sql).get() : trusty.db.sqlite.prepare(sql).get(clientId)) as { n: number };
+  const row = (clientId === undefined ? server.trusty.db.sqlite.prepare(sql).get() : server.trusty.db.sqlite.prepare(sql).get(clientId)) as { n: number };
   return row.n;
 }
 
@@ -116,7 +90,7 @@ describe('pending pushed requests are bounded per client (RFC 9126 §2)', () => 
     expect((await pushWeb()).status).toBe(201);
     // Nothing pending is left for the next tests.
     server.clock.advance(61);
-    trusty.db.sqlite.prepare('DELETE FROM interactions').run();
+    server.trusty.db.sqlite.prepare('DELETE FROM interactions').run();
   });
 
   it('never lets a flood of pushes as a public client (anyone can push as it) stop its users: the oldest pending request makes room', async () => {
@@ -135,7 +109,7 @@ describe('pending pushed requests are bounded per client (RFC 9126 §2)', () => 
     expect(evicted.status).toBe(400);
     expect(evicted.html).toContain('<code>invalid_request_uri</code> request_uri is invalid, expired or already used');
     server.clock.advance(61);
-    trusty.db.sqlite.prepare('DELETE FROM interactions').run();
+    server.trusty.db.sqlite.prepare('DELETE FROM interactions').run();
   });
 });
 
@@ -159,7 +133,7 @@ describe('pending interactions are bounded per client and overall', () => {
   });
 
   it('never lets a flood of anonymous /auth requests stop a new sign-in for the client: the oldest anonymous interaction makes room', async () => {
-    trusty.db.sqlite.prepare('DELETE FROM interactions').run();
+    server.trusty.db.sqlite.prepare('DELETE FROM interactions').run();
     // The victim opened its login page first: its interaction is the oldest.
     const victim = new Browser();
     const victimPage = await victim.get(authorizationUrl(server, 'web-app', CHALLENGE, { state: 'victim' }));
@@ -187,23 +161,23 @@ describe('pending interactions are bounded per client and overall', () => {
   });
 
   it('makes room under the overall bound the same way, from the oldest anonymous interaction of any client', async () => {
-    trusty.db.sqlite.prepare('DELETE FROM interactions').run();
+    server.trusty.db.sqlite.prepare('DELETE FROM interactions').run();
     for (let i = 0; i < 3; i++) expect((await open(authorizationUrl(server, 'web-app', CHALLENGE))).status).toBe(200);
     server.clock.advance(1);
     for (let i = 0; i < 2; i++) expect((await open(authorizationUrl(server, 'post-app', CHALLENGE))).status).toBe(200);
     expect(interactionRows()).toBe(5);
-    const oldest = (trusty.db.sqlite.prepare('SELECT id FROM interactions ORDER BY expires_at, created_at LIMIT 1').get() as { id: string }).id;
+    const oldest = (server.trusty.db.sqlite.prepare('SELECT id FROM interactions ORDER BY expires_at, created_at LIMIT 1').get() as { id: string }).id;
 
     const page = await open(authorizationUrl(server, 'legacy-rs256', CHALLENGE));
     expect(page.status).toBe(200);
     expect(page.html).toContain('name="password"');
     expect(interactionRows()).toBe(5);
     expect(interactionRows('web-app')).toBe(2);
-    expect(trusty.db.sqlite.prepare('SELECT id FROM interactions WHERE id = ?').get(oldest)).toBeUndefined();
+    expect(server.trusty.db.sqlite.prepare('SELECT id FROM interactions WHERE id = ?').get(oldest)).toBeUndefined();
   });
 
   it('answers 503 only when the interactions in the way all have a signed-in user', async () => {
-    trusty.db.sqlite.prepare('DELETE FROM interactions').run();
+    server.trusty.db.sqlite.prepare('DELETE FROM interactions').run();
     /** Alice logs in and stays on the consent page: an interaction with a user, which no anonymous caller can make. */
     const onConsentPage = async (clientId: string) => {
       const browser = new Browser();
@@ -238,7 +212,7 @@ describe('pending interactions are bounded per client and overall', () => {
     expect(interactionRows()).toBe(5);
 
     // The overall bound full of signed-in users: 503 for everyone.
-    trusty.db.sqlite.prepare("DELETE FROM interactions WHERE client_id <> 'spa'").run();
+    server.trusty.db.sqlite.prepare("DELETE FROM interactions WHERE client_id <> 'spa'").run();
     await onConsentPage('web-app');
     await onConsentPage('post-app');
     const full = await open(authorizationUrl(server, 'legacy-rs256', CHALLENGE));
@@ -250,14 +224,14 @@ describe('pending interactions are bounded per client and overall', () => {
     const browser = new Browser();
     const session = await browser.get(authorizationUrl(server, 'web-app', CHALLENGE, { prompt: 'login' }));
     expect(session.status).toBe(503);
-    trusty.db.sqlite.prepare("DELETE FROM interactions WHERE client_id = 'post-app'").run();
+    server.trusty.db.sqlite.prepare("DELETE FROM interactions WHERE client_id = 'post-app'").run();
     await loginThrough(browser, authorizationUrl(server, 'web-app', CHALLENGE), ALICE);
     const direct = await browser.get(authorizationUrl(server, 'web-app', CHALLENGE, { state: 'again' }));
     expect(direct.status).toBe(0);
     expect(new URL(direct.url).searchParams.get('state')).toBe('again');
 
     // The refused request_uri was not spent: once there is room, it leads to the login page.
-    trusty.db.sqlite.prepare("DELETE FROM interactions WHERE id = (SELECT id FROM interactions WHERE client_id = 'spa' LIMIT 1)").run();
+    server.trusty.db.sqlite.prepare("DELETE FROM interactions WHERE id = (SELECT id FROM interactions WHERE client_id = 'spa' LIMIT 1)").run();
     expect((await open(viaPar)).html).toContain('name="password"');
 
     // Once the interactions expire (interaction_ttl 900 s) they no longer count, and go.

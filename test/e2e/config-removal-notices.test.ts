@@ -1,21 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { buildApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config/load.js';
-import { createTrusty } from '../../src/container.js';
-import { createLogger } from '../../src/infrastructure/logger.js';
+import { startBackchannel } from '../support/backchannel.js';
 import { Browser, parseForm } from '../support/browser.js';
 import { TestClock } from '../support/clock.js';
 import * as oidc from 'openid-client';
-import { ALICE, freePort, testConfig } from '../support/server.js';
+import { ALICE, freePort, startServerAt, type TestServer } from '../support/server.js';
 import { eventually } from '../support/wait.js';
 
 /**
@@ -32,54 +25,37 @@ const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const dir = mkdtempSync(join(tmpdir(), 'trusty-removal-notices-'));
 let port = 0;
 let issuer = '';
-let app: FastifyInstance | undefined;
+let server: TestServer | undefined;
 let clock: TestClock;
 let elapsed = 0;
-let listener: Server;
-let backchannel = '';
-const deliveries: Array<{ path: string; logoutToken: string }> = [];
+let backchannel: Awaited<ReturnType<typeof startBackchannel>>;
+const deliveries = () => backchannel.deliveries;
 
 const rp = (id: string) => ({
   client_id: id,
   client_secret: SECRET,
   redirect_uris: [callback(id)],
-  backchannel_logout_uri: `${backchannel}/${id}`,
+  backchannel_logout_uri: `${backchannel.url}/${id}`,
   scope: 'openid profile',
   require_consent: true,
 });
 
 async function start(declare: { carol: boolean; leaving: boolean }): Promise<void> {
-  await app?.close();
-  const raw = testConfig(port, dir, { clients: [rp('rp'), ...(declare.leaving ? [rp('leaving')] : [])], users: declare.carol ? [{ ...CAROL, claims: { name: 'Carol Petit' } }] : [] });
-  const config = parseConfig(stringify(raw), join(dir, 'config.yaml'));
-  const log = createLogger('silent');
+  await server?.close();
   clock = new TestClock();
   clock.advance(elapsed);
   elapsed += 5;
-  const trusty = await createTrusty(config, log, clock);
-  const started = await buildApp(trusty.deps, log);
-  started.addHook('onClose', async () => trusty.close());
-  await started.listen({ port, host: '127.0.0.1' });
-  app = started;
+  server = await startServerAt(port, dir, { extra: { clients: [rp('rp'), ...(declare.leaving ? [rp('leaving')] : [])], users: declare.carol ? [{ ...CAROL, claims: { name: 'Carol Petit' } }] : [] }, clock });
 }
 
 beforeAll(async () => {
-  listener = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      deliveries.push({ path: request.url ?? '', logoutToken: new URLSearchParams(body).get('logout_token') ?? '' });
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  backchannel = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+  backchannel = await startBackchannel();
   port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
 });
 afterAll(async () => {
-  await app?.close();
-  await new Promise((resolve) => listener?.close(resolve));
+  await server?.close();
+  await backchannel?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -131,7 +107,7 @@ describe('removing a user or a client from config.yaml', () => {
 
     // Carol and the client `leaving` are removed.
     await start({ carol: false, leaving: false });
-    const delivery = await eventually(() => deliveries.find((d) => d.path === '/rp'), 'the logout token of carol’s session');
+    const delivery = await eventually(() => deliveries().find((d) => d.path === '/rp'), 'the logout token of carol’s session');
     const jwks = createRemoteJWKSet(new URL(issuer + '/.well-known/jwks.json'));
     const { payload, protectedHeader } = await jwtVerify(delivery.logoutToken, jwks, {
       issuer,
@@ -146,8 +122,8 @@ describe('removing a user or a client from config.yaml', () => {
     expect(payload.events).toEqual({ [BACKCHANNEL_EVENT]: {} });
     expect(consentRows()).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(deliveries).toHaveLength(1); // once; alice's session lives on, and `leaving` is gone
-    expect(decodeJwt(deliveries[0]!.logoutToken).sid).toBe(carol.sid);
+    expect(deliveries()).toHaveLength(1); // once; alice's session lives on, and `leaving` is gone
+    expect(decodeJwt(deliveries()[0]!.logoutToken).sid).toBe(carol.sid);
 
     // Declared again: both are asked for consent again, and nothing is sent again.
     await start({ carol: true, leaving: true });
@@ -156,6 +132,6 @@ describe('removing a user or a client from config.yaml', () => {
     expect(again.consentShown).toBe(true);
     expect((await signIn('leaving', ALICE)).consentShown).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(deliveries).toHaveLength(1);
+    expect(deliveries()).toHaveLength(1);
   });
 });

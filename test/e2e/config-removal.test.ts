@@ -2,19 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { FastifyInstance } from 'fastify';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { buildApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config/load.js';
-import { createTrusty } from '../../src/container.js';
-import { createLogger } from '../../src/infrastructure/logger.js';
 import { Browser, loginThrough, parseForm } from '../support/browser.js';
 import { TestClock } from '../support/clock.js';
 import { basic, postForm } from '../support/flow.js';
-import { WEB_SECRET, freePort, testConfig } from '../support/server.js';
+import { WEB_SECRET, freePort, startServerAt, type TestServer } from '../support/server.js';
 
 /**
  * Contract: clients and users declared in config.yaml are owned by the file; removing one
@@ -43,24 +37,17 @@ const CAROL_ENTRY = { ...CAROL, claims: { name: 'Carol Petit' } };
 const dir = mkdtempSync(join(tmpdir(), 'trusty-removal-'));
 let port = 0;
 let issuer = '';
-let app: FastifyInstance | undefined;
+let server: TestServer | undefined;
 /** Each start runs 5 s after the previous one, so issuing, removing and declaring again are distinct seconds. */
 let elapsed = 0;
 
 /** Starts Trusty on the same port and SQLite file each time, with the listed extras declared. */
 async function start(declare: { leaver: boolean; carol: boolean }): Promise<void> {
-  await app?.close();
-  const raw = testConfig(port, dir, { clients: [GATEWAY, ...(declare.leaver ? [LEAVER] : [])], users: declare.carol ? [CAROL_ENTRY] : [] });
-  const config = parseConfig(stringify(raw), join(dir, 'config.yaml'));
-  const log = createLogger('silent');
+  await server?.close();
   const clock = new TestClock();
   clock.advance(elapsed);
   elapsed += 5;
-  const trusty = await createTrusty(config, log, clock);
-  const started = await buildApp(trusty.deps, log);
-  started.addHook('onClose', async () => trusty.close());
-  await started.listen({ port, host: '127.0.0.1' });
-  app = started;
+  server = await startServerAt(port, dir, { extra: { clients: [GATEWAY, ...(declare.leaver ? [LEAVER] : [])], users: declare.carol ? [CAROL_ENTRY] : [] }, clock });
 }
 
 const asLeaver = () => ({ authorization: basic('leaver', LEAVER_SECRET) });
@@ -146,7 +133,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  await app?.close();
+  await server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASSERTION_TYPE, clientAssertion, dpopNonce, dpopProof, makeKey, type TestKey } from '../support/fapi.js';
 import { basic, obtainCode, postForm } from '../support/flow.js';
-import { freePort, type TestServer } from '../support/server.js';
-import { startServerAt } from '../support/server-at.js';
+import { freePort, startServerAt, type TestServer } from '../support/server.js';
 
 /**
  * The replay cache (client-assertion and DPoP jti) remembers a value only once the caller is

@@ -7,8 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestClock } from '../support/clock.js';
 import { ASSERTION_TYPE, clientAssertion, dpopNonce, dpopProof, makeKey, type TestKey } from '../support/fapi.js';
 import { postForm } from '../support/flow.js';
-import { freePort, type TestServer } from '../support/server.js';
-import { startServerAt } from '../support/server-at.js';
+import { freePort, startServerAt, type TestServer } from '../support/server.js';
 
 /**
  * Across a restart (server closed, started again on the same SQLite file), in process:

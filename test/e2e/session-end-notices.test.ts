@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startBackchannel } from '../support/backchannel.js';
 import { Browser, parseForm } from '../support/browser.js';
 import { openidCodeFlow } from '../support/flow.js';
 import { startServer, type TestServer } from '../support/server.js';
@@ -19,27 +18,18 @@ const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const SESSION_TTL = 28800;
 
 let server: TestServer;
-let listener: Server;
+let backchannel: Awaited<ReturnType<typeof startBackchannel>>;
 let jwks: ReturnType<typeof createRemoteJWKSet>;
-const deliveries: Array<{ path: string; logoutToken: string }> = [];
+const deliveries = () => backchannel.deliveries;
 
 beforeAll(async () => {
-  listener = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      deliveries.push({ path: request.url ?? '', logoutToken: new URLSearchParams(body).get('logout_token') ?? '' });
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const backchannel = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+  backchannel = await startBackchannel();
   const rp = (id: string, withBackchannel = true) => ({
     client_id: id,
     client_secret: SECRET,
     redirect_uris: [`http://127.0.0.1:9/${id}/callback`],
     post_logout_redirect_uris: [`http://127.0.0.1:9/${id}/logged-out`],
-    ...(withBackchannel ? { backchannel_logout_uri: `${backchannel}/${id}` } : {}),
+    ...(withBackchannel ? { backchannel_logout_uri: `${backchannel.url}/${id}` } : {}),
     scope: 'openid profile email',
     require_consent: false,
   });
@@ -48,7 +38,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
-  await new Promise((resolve) => listener?.close(resolve));
+  await backchannel?.close();
 });
 
 /** openid-client as the relying party, its clock set to the server's (tests move it). */
@@ -74,7 +64,7 @@ function authorizationUrlFor(clientId: string, params: Record<string, string> = 
 }
 
 function deliveredFor(path: string, sid: string) {
-  return deliveries.filter((d) => d.path === path && decodeJwt(d.logoutToken).sid === sid);
+  return deliveries().filter((d) => d.path === path && decodeJwt(d.logoutToken).sid === sid);
 }
 
 /** Back-Channel Logout §2.6, as a relying party checks it, at the server's time. */
@@ -135,7 +125,7 @@ describe('a login that replaces the browser’s session', () => {
     await settle();
     expect(deliveredFor('/rp', first.sid)).toHaveLength(1);
     expect(deliveredFor('/rp2', first.sid)).toHaveLength(1);
-    expect(deliveries.filter((d) => d.path === '/silent')).toEqual([]);
+    expect(deliveries().filter((d) => d.path === '/silent')).toEqual([]);
   });
 
   it('tells the clients of a session another user signed in over', async () => {

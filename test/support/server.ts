@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { stringify } from 'yaml';
 import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
-import { createTrusty, type Trusty } from '../../src/container.js';
+import { createTrusty, type Bounds, type Trusty } from '../../src/container.js';
 import { createLogger } from '../../src/infrastructure/logger.js';
 import { TestClock } from './clock.js';
 
@@ -109,12 +109,30 @@ export function testConfig(
 /** Starts Trusty on a loopback port with a fresh SQLite file, as `npm start` would. */
 export async function startServer(extra: Parameters<typeof testConfig>[2] = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'trusty-test-'));
-  const port = await freePort();
-  const raw = testConfig(port, dir, extra);
-  const config = parseConfig(stringify(raw), join(dir, 'config.yaml'));
-  const clock = new TestClock();
+  const server = await startServerAt(await freePort(), dir, { extra });
+  return {
+    ...server,
+    async close() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Trusty on a given port and directory (so a second start, or a second server, uses the same
+ * SQLite file and issuer), with bounds lowered and a clock of the test's. close() stops the
+ * server and keeps the directory; the caller removes it.
+ */
+export async function startServerAt(
+  port: number,
+  dir: string,
+  options: { extra?: Parameters<typeof testConfig>[2]; bounds?: Partial<Bounds>; clock?: TestClock } = {},
+): Promise<TestServer> {
+  const config = parseConfig(stringify(testConfig(port, dir, options.extra)), join(dir, 'config.yaml'));
+  const clock = options.clock ?? new TestClock();
   const log = createLogger('silent');
-  const trusty = await createTrusty(config, log, clock);
+  const trusty = await createTrusty(config, log, clock, options.bounds);
   const app = await buildApp(trusty.deps, log);
   app.addHook('onClose', async () => trusty.close());
   await app.listen({ port, host: '127.0.0.1' });
@@ -125,9 +143,6 @@ export async function startServer(extra: Parameters<typeof testConfig>[2] = {}):
     app,
     dbPath: config.database.path,
     callback: (id) => `http://127.0.0.1:9/${id}/callback`,
-    async close() {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: () => app.close().then(() => undefined),
   };
 }

@@ -42,6 +42,8 @@ beforeAll(async () => {
       port,
       log_level: 'warn',
       database: { path: './trusty.db' },
+      // One nonce period for the whole test: the nonce seen before the restarts is the one after.
+      dpop: { nonce_ttl: 3600 },
       clients: [{ client_id: 'svc', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [svcKey.publicJwk] }, grant_types: ['client_credentials'], scope: 'invoices:read' }],
     }),
   );

@@ -38,7 +38,10 @@ afterAll(() => {
 const SVC = { client_id: 'svc', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [] as unknown[] }, grant_types: ['client_credentials'], scope: 'invoices:read' };
 
 async function start(port: number, dir: string, clock?: TestClock): Promise<TestServer> {
-  const server = await startServerAt(port, dir, { extra: { clients: [{ ...SVC, jwks: { keys: [svcKey.publicJwk] } }] }, clock });
+  // One nonce period for a whole test (tests move the clock a few seconds): a nonce seen before a
+  // restart is the current one after it, not only the still-valid previous one.
+  const settings = { dpop: { nonce_ttl: 3600 } };
+  const server = await startServerAt(port, dir, { extra: { clients: [{ ...SVC, jwks: { keys: [svcKey.publicJwk] } }], settings }, clock });
   running.push(server);
   return server;
 }

@@ -1,7 +1,6 @@
 import type { AuthorizationRequest } from '../../domain/authorization-request.js';
 import { isPublicClient, type Client } from '../../domain/client.js';
-import { RESOURCE_SERVER_ONLY_INTROSPECTS } from '../../domain/introspection.js';
-import { InvalidDpopProof, InvalidRequest, InvalidRequestUri, UnauthorizedClient, type OAuthError } from '../../protocol/errors.js';
+import { InvalidDpopProof, InvalidRequest, InvalidRequestUri, type OAuthError } from '../../protocol/errors.js';
 import { single, type RawParameters } from '../../protocol/parameters.js';
 import { randomToken } from '../../protocol/random.js';
 import type { Clock } from '../ports/clock.js';
@@ -43,7 +42,6 @@ export class PushedRequests {
    *   to make room
    */
   async push(client: Client, params: RawParameters, proofJkt: string | undefined, validated?: () => Promise<void>): Promise<{ requestUri: string; expiresIn: number }> {
-    if (client.resourceServer) throw new UnauthorizedClient(RESOURCE_SERVER_ONLY_INTROSPECTS);
     const clientId = single(params, 'client_id', 128);
     // RFC 9126 §2.1: the client_id, if sent, is the authenticated client's.
     if (clientId !== undefined && clientId !== client.clientId) throw new InvalidRequest('client_id does not match the authenticated client');

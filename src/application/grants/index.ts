@@ -55,9 +55,9 @@ export async function exchange(
   // lookup). A public client proved nothing yet (anyone can send client_id=spa): its grant calls
   // consumeProof once the code or refresh token, its PKCE verifier and DPoP binding checked out.
   const { dpop } = input;
-  const owner = replayOwner(client);
   let consumeProof = NOTHING_TO_CONSUME;
   if (dpop !== undefined) {
+    const owner = replayOwner(client);
     if (isPublicClient(client)) consumeProof = () => proofs.remember(dpop, owner);
     else await proofs.remember(dpop, owner);
   }

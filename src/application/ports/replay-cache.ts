@@ -24,7 +24,7 @@ export interface ReplayCache {
   /**
    * True the first time `key` is seen for `owner` before `expiresAt` (seconds since the epoch),
    * false on reuse. Throws TemporarilyUnavailable when it cannot remember more for this owner or
-   * overall (never forgets early).
+   * overall (never forgets early, but for an owner with forgetOldestWhenFull).
    * @param outlivesFrom the value's anchor, when it was accepted while its anchor is still in the
    *   future (src/protocol/replay-window.ts): a cache that forgets on restart stores it as a
    *   watermark, synchronously, before this resolves; the next process refuses every value whose

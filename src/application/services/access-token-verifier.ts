@@ -73,9 +73,9 @@ export class AccessTokenVerifier {
     }
     const claims: AccessTokenClaims = {
       sub: payload.sub,
-      clientId: String(payload.client_id),
+      clientId: payload.client_id,
       scopes: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
-      jti: payload.jti!,
+      jti: payload.jti,
       exp: payload.exp!,
       jkt: boundKey(payload.cnf),
       payload,

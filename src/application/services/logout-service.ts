@@ -106,20 +106,14 @@ export class LogoutService {
    */
   async endExpired(now: number): Promise<number> {
     const expired = await this.deps.sessions.endExpired(now, EXPIRY_NOTICES_PER_PURGE);
-    const clients = new Map<string, Promise<Client | undefined>>();
-    const find = (clientId: string) => {
-      let client = clients.get(clientId);
-      if (client === undefined) clients.set(clientId, (client = this.deps.clients.findById(clientId)));
-      return client;
-    };
-    for (const { session, clientIds } of expired) await this.notify(session, clientIds, find);
+    for (const { session, clientIds } of expired) await this.notify(session, clientIds);
     return expired.length;
   }
 
   /** OIDC Back-Channel Logout §2.5: a logout token to each client with a backchannel_logout_uri. */
-  private async notify(session: Session, clientIds: readonly string[], find = (id: string) => this.deps.clients.findById(id)): Promise<void> {
+  private async notify(session: Session, clientIds: readonly string[]): Promise<void> {
     for (const clientId of clientIds) {
-      const client = await find(clientId);
+      const client = await this.deps.clients.findById(clientId);
       if (client?.backchannelLogoutUri === undefined) continue;
       const token = await this.logoutToken(client, session);
       void this.deps.sender.send(client.backchannelLogoutUri, token, client.clientId);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../../application/services/discovery.js';
-import { isPublicClient } from '../../domain/client.js';
+import { replayOwner } from '../../application/services/client-authenticator.js';
 import { claimsForScopes } from '../../domain/scope.js';
 import { InsufficientScope, InvalidDpopProof, InvalidRequest, InvalidToken } from '../../protocol/errors.js';
 import type { HttpDeps } from '../deps.js';
@@ -37,8 +37,10 @@ export async function userinfoRoutes(app: FastifyInstance, { deps }: { deps: Htt
       if (token.jkt === undefined) throw new InvalidToken('the access token is not DPoP-bound: use the Bearer scheme', 'DPoP');
       if (proof.jkt !== token.jkt) throw new InvalidToken('the DPoP proof key does not match the key the access token is bound to', 'DPoP');
       // RFC 9449 §11.1: remembered once the token is verified, in its client's share of the cache.
+      // verify() refused a token whose client is disabled: the client is there.
       const client = await deps.clients.findById(token.clientId);
-      await deps.dpop.remember(proof, { clientId: token.clientId, isPublic: client === undefined || isPublicClient(client) });
+      if (client === undefined) throw new InvalidToken('the client of this access token is disabled');
+      await deps.dpop.remember(proof, replayOwner(client));
       addDpopNonce(reply, deps, true);
     } else if (token.jkt !== undefined) {
       // RFC 9449 §7.2: a DPoP-bound token sent as a Bearer token is refused.

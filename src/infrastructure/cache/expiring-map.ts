@@ -79,7 +79,7 @@ export class ExpiringKeys<K extends string | number = string> {
 
 /** ExpiringKeys with a value per key. */
 export class ExpiringMap<V> extends ExpiringKeys<string> {
-  private readonly values = new Map<string, V>();
+  protected readonly values = new Map<string, V>();
 
   get(key: string): V | undefined {
     return this.has(key) ? this.values.get(key) : undefined;

@@ -1,17 +1,15 @@
 import type { ParStore, PushedRequest } from '../../application/ports/par-store.js';
 import { TemporarilyUnavailable } from '../../protocol/errors.js';
-import { ExpiringKeys } from './expiring-map.js';
+import { ExpiringMap } from './expiring-map.js';
 
 /** Pending requests by handle, and each client's handles (oldest first) to count its share. */
-class PendingRequests extends ExpiringKeys<string> {
-  readonly values = new Map<string, PushedRequest>();
+class PendingRequests extends ExpiringMap<PushedRequest> {
   readonly byClient = new Map<string, Set<string>>();
 
   protected override forget(key: string): void {
-    super.forget(key);
     const pushed = this.values.get(key);
+    super.forget(key);
     if (pushed === undefined) return;
-    this.values.delete(key);
     const handles = this.byClient.get(pushed.clientId);
     handles?.delete(key);
     if (handles?.size === 0) this.byClient.delete(pushed.clientId);
@@ -46,18 +44,16 @@ export class MemoryParStore implements ParStore {
         throw new TemporarilyUnavailable('too many pending pushed authorization requests for this client; retry shortly');
       }
     }
-    this.pending.delete(handle);
-    if (!this.pending.add(handle, pushed.expiresAt)) {
+    if (!this.pending.set(handle, pushed, pushed.expiresAt)) {
       throw new TemporarilyUnavailable('too many pending pushed authorization requests; retry shortly');
     }
-    this.pending.values.set(handle, pushed);
     const handles = this.pending.byClient.get(pushed.clientId) ?? new Set<string>();
     handles.add(handle);
     this.pending.byClient.set(pushed.clientId, handles);
   }
 
   async find(handle: string): Promise<PushedRequest | undefined> {
-    return this.pending.has(handle) ? this.pending.values.get(handle) : undefined;
+    return this.pending.get(handle);
   }
 
   async delete(handle: string): Promise<void> {

@@ -29,3 +29,18 @@ await build({
   target: 'node20',
   logLevel: 'warning',
 });
+
+// The `trusty` CLI, for images built without the TypeScript sources (bin/trusty.mjs picks it).
+await build({
+  entryPoints: ['dist/src/cli/bin.js'],
+  outfile: 'dist/trusty-cli.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['better-sqlite3', 'bcrypt', 'pino'],
+  banner: { js: "import { createRequire as __trustyRequire } from 'node:module'; const require = __trustyRequire(import.meta.url);" },
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});

@@ -22,6 +22,7 @@ import { parRoutes } from './http/routes/par.js';
 import { revokeRoutes } from './http/routes/revoke.js';
 import { tokenRoutes } from './http/routes/token.js';
 import { userinfoRoutes } from './http/routes/userinfo.js';
+import { ADMIN_PREFIX, adminPlugin } from './http/admin/plugin.js';
 import { serverWithStaticDocuments, StaticDocuments, staticDocumentRoutes } from './http/static-documents.js';
 
 /** Every request body is a small form; larger bodies get 413 invalid_request. */
@@ -53,6 +54,11 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
   await app.register(viewsPlugin);
   await app.register(securityHeadersPlugin);
   await app.register(errorHandlerPlugin, { issuer: deps.issuer });
+  // A change the CLI or another server made is seen by the next request (src/infrastructure/sqlite/control-version.ts).
+  app.addHook('onRequest', (_request, _reply, done) => {
+    deps.changes.poll();
+    done();
+  });
 
   await app.register(healthRoutes, { deps });
   await app.register(assetRoutes);
@@ -75,5 +81,6 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
   await app.register(revokeRoutes, { deps });
   await app.register(introspectRoutes, { deps });
   await app.register(userinfoRoutes, { deps });
+  await app.register(adminPlugin, { deps, prefix: ADMIN_PREFIX });
   return app;
 }

@@ -1,4 +1,5 @@
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
+import { createLogger } from './infrastructure/logger.js';
 import { AuthorizationService } from './application/authorize/authorization-service.js';
 import type { GrantDeps } from './application/grants/grant.js';
 import { systemClock, type Clock } from './application/ports/clock.js';
@@ -27,10 +28,18 @@ import { MemoryReplayCache } from './infrastructure/cache/memory-replay-cache.js
 import { HmacDpopNonces } from './infrastructure/dpop-nonces.js';
 import { RotatingSecret } from './infrastructure/rotating-secret.js';
 import { CachedClientKeys } from './infrastructure/keys/client-jwks.js';
-import { SqliteKeyStore } from './infrastructure/keys/sqlite-key-store.js';
+import type { SqliteKeyStore } from './infrastructure/keys/sqlite-key-store.js';
+import { KEY_MAINTENANCE_INTERVAL_MS, openSigningKeys, type SigningKeys } from './infrastructure/keys/open-keys.js';
+import { KeyAdmin } from './application/admin/keys.js';
 import { SqliteAuditLog } from './infrastructure/sqlite/audit-log.js';
+import { SqliteAuditReader } from './infrastructure/sqlite/audit-reader.js';
+import { AuditQuery } from './application/admin/audit.js';
+import { FailedClientAuthLog } from './application/services/failed-client-auth.js';
 import { SqliteAuthorizationCodeRepository } from './infrastructure/sqlite/authorization-code-repository.js';
 import { SqliteClientRepository } from './infrastructure/sqlite/client-repository.js';
+import { ClientAdmin } from './application/admin/clients.js';
+import { ServiceAccountAdmin } from './application/admin/service-accounts.js';
+import { clientEntryRules } from './config/client-api.js';
 import { SqliteConsentRepository } from './infrastructure/sqlite/consent-repository.js';
 import { SqliteInteractionRepository } from './infrastructure/sqlite/interaction-repository.js';
 import { purgeExpired, type PurgeReport } from './infrastructure/sqlite/purge.js';
@@ -40,6 +49,17 @@ import { SqliteServerSecrets } from './infrastructure/sqlite/server-secrets.js';
 import { SqliteSessionRepository } from './infrastructure/sqlite/session-repository.js';
 import { SqliteTokenRevocations } from './infrastructure/sqlite/token-revocations.js';
 import { SqliteUserRepository } from './infrastructure/sqlite/user-repository.js';
+import { ControlVersion } from './infrastructure/sqlite/control-version.js';
+import { SqliteRoleRepository } from './infrastructure/sqlite/role-repository.js';
+import { RoleAccess } from './application/services/role-access.js';
+import { RoleAdmin } from './application/admin/roles.js';
+import { seedRoles } from './application/services/seed-roles.js';
+import { roleFromConfig } from './config/role-to-domain.js';
+import type { ControlPlane } from './application/admin/control-plane.js';
+import { SessionAdmin } from './application/admin/sessions.js';
+import { TokenAdmin } from './application/admin/tokens.js';
+import { UserAdmin } from './application/admin/users.js';
+import { userEntryRules } from './config/user-api.js';
 
 /** How often the rotating server secrets are reloaded (the next epoch's exists in advance). */
 const SERVER_SECRETS_REFRESH_MS = 60 * 60_000;
@@ -94,6 +114,8 @@ export interface Trusty {
   readonly db: Db;
   /** Deletes expired rows now (it also runs every PURGE_INTERVAL_MS). */
   purge(): Promise<PurgeReport>;
+  /** The scheduled key rotation, now (it also runs every KEY_MAINTENANCE_INTERVAL_MS and at start). */
+  maintainKeys(): Promise<void>;
   /** Flushes the audit log and closes the database. */
   close(): Promise<void>;
 }
@@ -105,34 +127,133 @@ async function afterSecond(clock: Clock, second: number): Promise<void> {
   }
 }
 
+/**
+ * What the server and the CLI share: the database (migrated), the signing keys, the repositories
+ * and the services the control plane uses. Nothing here listens, sleeps or runs a timer.
+ */
+export interface Core {
+  readonly config: LoadedConfig;
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly changes: ControlVersion;
+  readonly keys: SqliteKeyStore;
+  /** The stored keys, their rotation and the store's reload (src/infrastructure/keys/open-keys.ts). */
+  readonly signingKeys: SigningKeys;
+  readonly clients: SqliteClientRepository;
+  readonly users: SqliteUserRepository;
+  readonly passwords: BcryptPasswordHasher;
+  readonly audit: SqliteAuditLog;
+  readonly revocations: SqliteTokenRevocations;
+  readonly sessionRepository: SqliteSessionRepository;
+  readonly sessions: SessionService;
+  readonly idTokenHints: IdTokenHints;
+  readonly logoutSender: HttpLogoutSender;
+  readonly logout: LogoutService;
+  readonly roles: SqliteRoleRepository;
+  readonly roleAccess: RoleAccess;
+}
+
+/** Opens and migrates the database and builds the Core (the caller closes core.db on failure). */
+async function openCore(config: LoadedConfig, log: Logger, clock: Clock, db: Db): Promise<Core> {
+  const now = () => clock.now();
+  const migrations = migrate(db.sqlite);
+  if (migrations.applied.length > 0) log.info({ applied: migrations.applied }, 'database migrated');
+  const changes = new ControlVersion(db.sqlite);
+
+  // TRUSTY_KEK (docs/keys.md) seals the private keys; a sealed database without it fails here.
+  const signingKeys = await openSigningKeys(db.kysely, config, changes, clock, log);
+  const keys = signingKeys.store;
+
+  const clients = new SqliteClientRepository(db.kysely, now, changes);
+  const users = new SqliteUserRepository(db.kysely, now, changes);
+  const passwords = new BcryptPasswordHasher(config.passwords.bcrypt_cost, passwordHashingThreads(poolSize(process.env.UV_THREADPOOL_SIZE)));
+  // Milliseconds for ordering, shifted by whatever offset the injected clock has (tests move it).
+  const audit = new SqliteAuditLog(db.sqlite, log, () => Date.now() + (clock.now() - Math.floor(Date.now() / 1000)) * 1000);
+  const revocations = SqliteTokenRevocations.open(db, now, changes);
+  const sessionRepository = new SqliteSessionRepository(db.kysely);
+  const sessions = new SessionService(sessionRepository, clock, config.session.ttl);
+  const idTokenHints = new IdTokenHints(keys, config.issuer);
+  const logoutSender = new HttpLogoutSender(log);
+  const logout = new LogoutService({ issuer: config.issuer, clients, keys, hints: idTokenHints, sessions, sender: logoutSender, audit, clock });
+  const roles = new SqliteRoleRepository(db.kysely, db.sqlite, now, changes);
+  const roleAccess = new RoleAccess(roles);
+  return { config, db, clock, changes, keys, signingKeys, clients, users, passwords, audit, revocations, sessionRepository, sessions, idTokenHints, logoutSender, logout, roles, roleAccess };
+}
+
+/** The control plane's services over the Core: the management API and the CLI call these. */
+function buildControlPlane(core: Core): ControlPlane {
+  const roles = new RoleAdmin(core.roles, {
+    client: (clientId) => core.clients.get(clientId),
+    user: async (ref) => (await core.users.findRecord(ref)) ?? (await core.users.findRecordByUsername(ref)),
+  }, core.audit);
+  const clients = new ClientAdmin({ store: core.clients, rules: clientEntryRules, audit: core.audit, clock: core.clock, roles });
+  return {
+    clients,
+    serviceAccounts: new ServiceAccountAdmin(clients, { issuer: core.config.issuer, tokenEndpoint: core.config.issuer + PATHS.token }),
+    scopesOf: (client) => core.roleAccess.forClient(client).scopes,
+    roles,
+    keys: new KeyAdmin({ keys: core.signingKeys.lifecycle, audit: core.audit, clock: core.clock }),
+    users: new UserAdmin({ users: core.users, rules: userEntryRules, passwords: core.passwords, sessions: core.logout, audit: core.audit, clock: core.clock }),
+    sessions: new SessionAdmin({ sessions: core.sessionRepository, users: core.users, ended: core.logout, audit: core.audit, clock: core.clock }),
+    tokens: new TokenAdmin({ revocations: core.revocations, ended: core.logout, audit: core.audit, clock: core.clock }),
+    flush: () => core.audit.flush(),
+    audit: new AuditQuery(new SqliteAuditReader(core.db.sqlite), core.audit, core.clock),
+  };
+}
+
+/** A logger writing synchronously to stderr (the CLI's: its stdout is the command's output). */
+export function stderrLogger(level: string): Logger {
+  return createLogger(level, pino.destination({ fd: 2, sync: true }));
+}
+
+/** The control plane alone, for the CLI: no seed, no listener, no timer; close() flushes and closes. */
+export async function openControlPlane(config: LoadedConfig, log: Logger, clock: Clock = systemClock): Promise<{ control: ControlPlane; close(): Promise<void> }> {
+  const db = openDatabase(config.database.path);
+  try {
+    const core = await openCore(config, log, clock, db);
+    return {
+      control: buildControlPlane(core),
+      async close() {
+        await core.logoutSender.drain();
+        await core.audit.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
 /** The composition root: opens storage, migrates, loads keys, seeds config, wires services. */
 export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clock = systemClock, lowered: Partial<Bounds> = {}): Promise<Trusty> {
   const bounds = { ...BOUNDS, ...lowered };
   const now = () => clock.now();
   const db = openDatabase(config.database.path);
   try {
-    const migrations = migrate(db.sqlite);
-    if (migrations.applied.length > 0) log.info({ applied: migrations.applied }, 'database migrated');
-
-    const { store: keys, created } = await SqliteKeyStore.open(db.kysely, now);
-    if (created.length > 0) log.info({ algorithms: created }, 'signing keys created');
-
-    const clients = new SqliteClientRepository(db.kysely, now);
-    const users = new SqliteUserRepository(db.kysely, now);
-    const passwords = new BcryptPasswordHasher(config.passwords.bcrypt_cost, passwordHashingThreads(poolSize(process.env.UV_THREADPOOL_SIZE)));
+    const core = await openCore(config, log, clock, db);
+    const { keys, clients, users, passwords, audit, revocations, sessionRepository, sessions, idTokenHints, logoutSender, logout } = core;
+    const failedClientAuth = new FailedClientAuthLog(audit);
     const report = await seed(
       { clients: config.clients.map(clientFromConfig), users: config.users.map((u) => ({ username: u.username, password: u.password, claims: u.claims })) },
       { clients, users, passwords },
     );
     log.info(report, 'configured clients and users seeded');
+    const roleReport = await seedRoles(
+      {
+        roles: config.roles.map((role) => roleFromConfig(role)),
+        clients: config.clients.map((c) => ({ clientId: c.client_id, roles: c.roles })),
+        users: config.users.map((u) => ({ username: u.username, roles: u.roles })),
+      },
+      { roles: core.roles, users },
+    );
+    log.info(roleReport, 'configured roles seeded');
     for (const client of config.clients) {
       if (client.client_secret !== undefined && client.client_secret.length < 32) {
         log.warn({ client_id: client.client_id }, 'client_secret is shorter than 32 characters: use a long random secret');
       }
     }
 
-    // Milliseconds for ordering, shifted by whatever offset the injected clock has (tests move it).
-    const audit = new SqliteAuditLog(db.sqlite, log, () => Date.now() + (clock.now() - Math.floor(Date.now() / 1000)) * 1000);
     // Contract: removing a client or user from config.yaml disables it at the next start.
     for (const clientId of report.disabled.clients) audit.record({ event: 'client.disabled', clientId, details: { reason: 'removed from config.yaml' } });
     for (const userId of report.disabled.users) audit.record({ event: 'user.disabled', userId, details: { reason: 'removed from config.yaml' } });
@@ -143,7 +264,6 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       accessTokenTtl: config.tokens.access_token_ttl,
       idTokenTtl: config.tokens.id_token_ttl,
     });
-    const revocations = await SqliteTokenRevocations.open(db.kysely, clock.now());
     const grants: GrantDeps = {
       codes,
       refreshTokens: new SqliteRefreshTokenRepository(db.kysely),
@@ -153,9 +273,8 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       audit,
       clock,
       refresh: { ttl: config.tokens.refresh_token_ttl, idleTtl: config.tokens.refresh_token_idle_ttl, rotateFapi2: config.tokens.rotate_fapi2_refresh_tokens },
+      roles: core.roleAccess,
     };
-    const sessionRepository = new SqliteSessionRepository(db.kysely);
-    const idTokenHints = new IdTokenHints(keys, config.issuer);
     // Remembers from this second on (or the previous process's watermark, if later); what could
     // have been used before is refused (src/protocol/replay-window.ts).
     const startSecond = clock.now();
@@ -179,8 +298,6 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
     const dpop = new DpopVerifier(replay, nonceSecret ? new HmacDpopNonces(now, config.dpop.nonce_ttl, (time) => nonceSecret.secretAt(time)) : undefined, clock, {
       proofMaxAge: config.dpop.proof_max_age,
     });
-    const sessions = new SessionService(sessionRepository, clock, config.session.ttl);
-    const logoutSender = new HttpLogoutSender(log);
     const accessTokens = new AccessTokenVerifier(keys, clock, config.issuer, revocations, { clients, users });
     const authorization = new AuthorizationService(
       { clients, users, interactions, consents: new SqliteConsentRepository(db.kysely), codes, passwords, audit, clock, pushed, sessions: sessionRepository },
@@ -192,13 +309,15 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
         maxPendingInteractionsPerClient: bounds.interactionsPerClient,
       },
     );
-    const logout = new LogoutService({ issuer: config.issuer, clients, keys, hints: idTokenHints, sessions, sender: logoutSender, audit, clock });
     // The sessions of users the seed disabled expired then: their clients are told now, in the
     // background (with those of sessions that expired while the server was down), not at the first purge.
     const toldAtStart = await logout.endExpired(clock.now());
     if (toldAtStart > 0) log.info({ sessions: toldAtStart }, 'ended sessions told to their clients');
+    const control = buildControlPlane(core);
     const deps: HttpDeps = {
       issuer: config.issuer,
+      control,
+      changes: core.changes,
       secureCookies: config.issuer.startsWith('https:'),
       sessionTtl: config.session.ttl,
       interactionTtl: config.session.interaction_ttl,
@@ -219,6 +338,7 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
         issuer: config.issuer,
         tokenEndpoint: config.issuer + PATHS.token,
       }),
+      failedClientAuth,
       pushed,
       dpop,
       accessTokens,
@@ -247,14 +367,24 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       nonceSecret?.refresh().catch((error: unknown) => log.error({ err: error }, 'reloading the DPoP nonce secret failed'));
     }, SERVER_SECRETS_REFRESH_MS);
     secretsTimer.unref();
+    core.signingKeys.followChanges(core.changes);
+    // Prepublishes each key's successor in time and removes expired keys; the first run was at start.
+    const maintainKeys = () => core.signingKeys.maintain();
+    const keysTimer = setInterval(() => {
+      maintainKeys().catch((error: unknown) => log.error({ err: error }, 'rotating the signing keys failed'));
+    }, KEY_MAINTENANCE_INTERVAL_MS);
+    keysTimer.unref();
     return {
       deps,
       db,
       purge,
+      maintainKeys,
       async close() {
         clearInterval(purgeTimer);
         clearInterval(secretsTimer);
+        clearInterval(keysTimer);
         await logoutSender.drain();
+        failedClientAuth.flush();
         await audit.close();
         await db.close();
       },

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, GRANT_TYPES, FAPI2_SIGNING_ALGS, type GrantType } from '../domain/client.js';
 import { parseScope } from '../domain/scope.js';
-import { PASSWORD_MAX_BYTES, USERNAME_MAX_LENGTH } from '../domain/user.js';
+import { PASSWORD_MAX_BYTES, USER_CLAIMS_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../domain/user.js';
+import { MAX_ROLE_DESCRIPTION, MAX_ROLE_RESOURCES, MAX_ROLE_SCOPES, MAX_ROLES, MAX_ROLES_PER_PRINCIPAL, ROLE_NAME, ROLE_NAME_RULE } from '../domain/role.js';
 import { hasPrivateMembers } from '../protocol/jwk.js';
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
 
@@ -35,13 +36,32 @@ const ttl = (def: number, min: number, max: number, what: string) =>
 /** A resource server serves a handful of audiences; the list is scanned on every introspection. */
 const MAX_INTROSPECTION_AUDIENCES = 50;
 
-const jwk = z
+/** A public JWK (RFC 7517), as each of a client's `jwks.keys`; the management API adds keys with it. */
+export const jwk = z
   .record(z.string(), z.unknown())
   .refine((key) => typeof key.kty === 'string', { message: 'must have a kty' })
   .refine((key) => !hasPrivateMembers(key), { message: 'must be a public key (no d, p, q, dp, dq, qi, k)' });
 
-export const clientSchema = z
-  .strictObject({
+/** Roles (src/domain/role.ts); the management API validates roles with the same schemas. */
+export const roleName = z.string().regex(ROLE_NAME, ROLE_NAME_RULE);
+
+export const roleSchema = z.strictObject({
+  name: roleName.describe('Unique role name'),
+  description: z.string().max(MAX_ROLE_DESCRIPTION).optional(),
+  scope: z
+    .string()
+    .max(4000)
+    .refine((s) => parseScope(s) !== undefined, { message: 'must be space-separated scope tokens (RFC 6749 §3.3)' })
+    .refine((s) => (parseScope(s) ?? []).length <= MAX_ROLE_SCOPES, { message: `must name at most ${MAX_ROLE_SCOPES} scopes` })
+    .default('')
+    .describe('The scopes the role lets a client ask for (client_credentials), on top of its own'),
+  resources: z.array(absoluteUrl).max(MAX_ROLE_RESOURCES).default([]).describe('RFC 8707 resources the role lets a client ask for, on top of its own'),
+});
+
+const principalRoles = z.array(roleName).max(MAX_ROLES_PER_PRINCIPAL).default([]);
+
+/** A client entry's fields, without the rules that tie them together (the API derives its schemas from this). */
+export const clientShape = z.strictObject({
     client_id: z
       .string()
       .regex(/^[A-Za-z0-9._:~-]{1,128}$/, 'must be 1–128 characters of A–Z a–z 0–9 . _ : ~ -')
@@ -77,72 +97,80 @@ export const clientSchema = z
         'private_key_jwt: issuer (default) accepts only the issuer identifier, as a single string, as aud (draft-ietf-oauth-rfc7523bis); ' +
           'lenient also the token endpoint or called endpoint URL, or an array holding one: UNSAFE (audience injection), oidc clients only',
       ),
-  })
-  .superRefine((client, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    const grantTypes = grantTypesOf(client);
-    const method = client.token_endpoint_auth_method;
-    const usesSecret = method === 'client_secret_basic' || method === 'client_secret_post';
-    if (usesSecret && client.client_secret === undefined) {
-      issue('client_secret', `is required with token_endpoint_auth_method ${method}`);
+    roles: principalRoles.describe('Roles (of the top-level roles: list) given to the client: client_credentials may also ask for their scopes and resources'),
+    roles_claim: z.boolean().default(false).describe('Access tokens issued to the client carry a roles claim (its roles, or the user\'s for user tokens)'),
+});
+
+export type ClientShape = z.infer<typeof clientShape>;
+
+/** The rules between a client's fields (config.yaml and the management API apply the same). */
+export function clientRules(client: ClientShape, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  const grantTypes = grantTypesOf(client);
+  const method = client.token_endpoint_auth_method;
+  const usesSecret = method === 'client_secret_basic' || method === 'client_secret_post';
+  if (usesSecret && client.client_secret === undefined) {
+    issue('client_secret', `is required with token_endpoint_auth_method ${method}`);
+  }
+  if (!usesSecret && client.client_secret !== undefined) {
+    issue('client_secret', `must not be set with token_endpoint_auth_method ${method}`);
+  }
+  if (method === 'private_key_jwt' && client.jwks === undefined && client.jwks_uri === undefined) {
+    issue('jwks', 'or jwks_uri is required with private_key_jwt');
+  }
+  if (client.jwks !== undefined && client.jwks_uri !== undefined) {
+    issue('jwks_uri', 'must not be set together with jwks');
+  }
+  if (grantTypes.includes('authorization_code') && client.redirect_uris.length === 0) {
+    issue('redirect_uris', 'needs at least one URI for the authorization_code grant');
+  }
+  if (grantTypes.includes('client_credentials') && method === 'none') {
+    issue('grant_types', 'client_credentials needs a confidential client (token_endpoint_auth_method is none)');
+  }
+  if (grantTypes.length === 0 && !client.resource_server) {
+    issue('grant_types', 'must list at least one grant type (or set resource_server: true)');
+  }
+  if (client.resource_server && grantTypes.length > 0) {
+    issue('grant_types', 'must be empty for a resource_server client (it may only introspect)');
+  }
+  if (client.resource_server && method === 'none') {
+    issue('resource_server', 'needs a confidential client (token_endpoint_auth_method is none)');
+  }
+  // A resource_server may call /introspect only: nothing to redirect to or to notify.
+  if (client.resource_server) {
+    if (client.redirect_uris.length > 0) issue('redirect_uris', 'must be empty for a resource_server client (it may only introspect)');
+    if (client.post_logout_redirect_uris.length > 0) issue('post_logout_redirect_uris', 'must be empty for a resource_server client (it may only introspect)');
+    if (client.backchannel_logout_uri !== undefined) issue('backchannel_logout_uri', 'must not be set for a resource_server client (it may only introspect)');
+  }
+  // RFC 7662 §4: other clients already see their own tokens and those naming them in aud.
+  if (!client.resource_server && client.introspection_audiences.length > 0) {
+    issue('introspection_audiences', 'is only for a resource_server client (a client sees the tokens issued to it and those naming it in aud)');
+  }
+  if (client.profile === 'fapi2') {
+    // FAPI 2.0 §5.3.2.1: the issuer identifier alone, as a single string.
+    if (client.client_assertion_audience !== 'issuer') {
+      issue('client_assertion_audience', 'must be issuer for a fapi2 client');
     }
-    if (!usesSecret && client.client_secret !== undefined) {
-      issue('client_secret', `must not be set with token_endpoint_auth_method ${method}`);
+    if (client.introspection_signed_response_alg !== undefined && !FAPI2_SIGNING_ALGS.includes(client.introspection_signed_response_alg)) {
+      issue('introspection_signed_response_alg', 'must be PS256, ES256 or EdDSA for a fapi2 client');
     }
-    if (method === 'private_key_jwt' && client.jwks === undefined && client.jwks_uri === undefined) {
-      issue('jwks', 'or jwks_uri is required with private_key_jwt');
+    // FAPI 2.0 Security Profile §5.3.2.1 (confidential clients only) and §5.3.1.1 (auth methods).
+    if (method !== 'private_key_jwt') {
+      issue('token_endpoint_auth_method', 'must be private_key_jwt for a fapi2 client');
     }
-    if (client.jwks !== undefined && client.jwks_uri !== undefined) {
-      issue('jwks_uri', 'must not be set together with jwks');
+    if (!FAPI2_SIGNING_ALGS.includes(client.id_token_signed_response_alg)) {
+      issue('id_token_signed_response_alg', 'must be PS256, ES256 or EdDSA for a fapi2 client');
     }
-    if (grantTypes.includes('authorization_code') && client.redirect_uris.length === 0) {
-      issue('redirect_uris', 'needs at least one URI for the authorization_code grant');
-    }
-    if (grantTypes.includes('client_credentials') && method === 'none') {
-      issue('grant_types', 'client_credentials needs a confidential client (token_endpoint_auth_method is none)');
-    }
-    if (grantTypes.length === 0 && !client.resource_server) {
-      issue('grant_types', 'must list at least one grant type (or set resource_server: true)');
-    }
-    if (client.resource_server && grantTypes.length > 0) {
-      issue('grant_types', 'must be empty for a resource_server client (it may only introspect)');
-    }
-    if (client.resource_server && method === 'none') {
-      issue('resource_server', 'needs a confidential client (token_endpoint_auth_method is none)');
-    }
-    // A resource_server may call /introspect only: nothing to redirect to or to notify.
-    if (client.resource_server) {
-      if (client.redirect_uris.length > 0) issue('redirect_uris', 'must be empty for a resource_server client (it may only introspect)');
-      if (client.post_logout_redirect_uris.length > 0) issue('post_logout_redirect_uris', 'must be empty for a resource_server client (it may only introspect)');
-      if (client.backchannel_logout_uri !== undefined) issue('backchannel_logout_uri', 'must not be set for a resource_server client (it may only introspect)');
-    }
-    // RFC 7662 §4: other clients already see their own tokens and those naming them in aud.
-    if (!client.resource_server && client.introspection_audiences.length > 0) {
-      issue('introspection_audiences', 'is only for a resource_server client (a client sees the tokens issued to it and those naming it in aud)');
-    }
-    if (client.profile === 'fapi2') {
-      // FAPI 2.0 §5.3.2.1: the issuer identifier alone, as a single string.
-      if (client.client_assertion_audience !== 'issuer') {
-        issue('client_assertion_audience', 'must be issuer for a fapi2 client');
+    client.redirect_uris.forEach((uri, i) => {
+      const url = new URL(uri);
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+        ctx.addIssue({ code: 'custom', path: ['redirect_uris', i], message: 'must be https (http only for loopback) for a fapi2 client' });
       }
-      if (client.introspection_signed_response_alg !== undefined && !FAPI2_SIGNING_ALGS.includes(client.introspection_signed_response_alg)) {
-        issue('introspection_signed_response_alg', 'must be PS256, ES256 or EdDSA for a fapi2 client');
-      }
-      // FAPI 2.0 Security Profile §5.3.2.1 (confidential clients only) and §5.3.1.1 (auth methods).
-      if (method !== 'private_key_jwt') {
-        issue('token_endpoint_auth_method', 'must be private_key_jwt for a fapi2 client');
-      }
-      if (!FAPI2_SIGNING_ALGS.includes(client.id_token_signed_response_alg)) {
-        issue('id_token_signed_response_alg', 'must be PS256, ES256 or EdDSA for a fapi2 client');
-      }
-      client.redirect_uris.forEach((uri, i) => {
-        const url = new URL(uri);
-        if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-          ctx.addIssue({ code: 'custom', path: ['redirect_uris', i], message: 'must be https (http only for loopback) for a fapi2 client' });
-        }
-      });
-    }
-  });
+    });
+  }
+}
+
+export const clientSchema = clientShape.superRefine(clientRules);
 
 /** A client's grant types: as listed, else none for a resource server and the code grant otherwise. */
 export function grantTypesOf(client: { grant_types?: readonly GrantType[] | undefined; resource_server: boolean }): GrantType[] {
@@ -155,7 +183,12 @@ export const userSchema = z.strictObject({
     .string()
     .min(1)
     .refine((p) => Buffer.byteLength(p, 'utf8') <= PASSWORD_MAX_BYTES, { message: `must be at most ${PASSWORD_MAX_BYTES} bytes (bcrypt limit)` }),
-  claims: z.record(z.string(), z.unknown()).default({}),
+  claims: z
+    .record(z.string(), z.unknown())
+    .refine((claims) => JSON.stringify(claims).length <= USER_CLAIMS_MAX_LENGTH, { message: `must be at most ${USER_CLAIMS_MAX_LENGTH} characters as JSON` })
+    .default({})
+    .describe('Standard claims (OIDC Core §5.1) released by scope'),
+  roles: principalRoles.describe('Roles (of the top-level roles: list) given to the user: the roles claim of its tokens'),
 });
 
 export const configSchema = z
@@ -219,8 +252,29 @@ export const configSchema = z
         proof_max_age: ttl(60, 5, 300, 'How long after its iat a DPoP proof is accepted'),
       })
       .default({ require_nonce: true, nonce_ttl: 120, proof_max_age: 60 }),
+    // Signing key lifecycle (docs/keys.md): each algorithm's key is replaced on this interval.
+    keys: z
+      .strictObject({
+        rotation_interval_days: z
+          .number()
+          .int()
+          .min(1)
+          .max(3650)
+          .default(90)
+          .describe('A signing key signs this many days, then its successor does (1–3650, default 90; `trusty keys rotate` rotates earlier)'),
+        prepublish_hours: z
+          .number()
+          .int()
+          .min(1)
+          .max(720)
+          .default(24)
+          .describe('A new key is in the JWKS this many hours before it signs, so relying parties that cache the JWKS know it (1–720, default 24)'),
+      })
+      .refine((keys) => keys.prepublish_hours < keys.rotation_interval_days * 24, { message: 'must be shorter than rotation_interval_days (in hours)', path: ['prepublish_hours'] })
+      .default({ rotation_interval_days: 90, prepublish_hours: 24 }),
     clients: z.array(clientSchema).max(10000).default([]),
     users: z.array(userSchema).max(100000).default([]),
+    roles: z.array(roleSchema).max(MAX_ROLES).default([]).describe('Roles owned by the file (see docs/roles.md)'),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
@@ -237,8 +291,21 @@ export const configSchema = z
       }
       users.set(u.username, i);
     });
+    // Roles: names unique; clients and users may name only the file's roles (the API's are not known here).
+    const roles = new Map<string, number>();
+    config.roles.forEach((r, i) => {
+      if (roles.has(r.name)) ctx.addIssue({ code: 'custom', path: ['roles', i, 'name'], message: `duplicates roles[${roles.get(r.name)}]` });
+      roles.set(r.name, i);
+    });
+    const unknownRoles = (list: 'clients' | 'users', i: number, names: readonly string[]) =>
+      names.forEach((name, j) => {
+        if (!roles.has(name)) ctx.addIssue({ code: 'custom', path: [list, i, 'roles', j], message: `names an unknown role ${JSON.stringify(name)} (not in roles:)` });
+      });
+    config.clients.forEach((c, i) => unknownRoles('clients', i, c.roles));
+    config.users.forEach((u, i) => unknownRoles('users', i, u.roles));
   });
 
 export type ClientConfig = z.infer<typeof clientSchema>;
 export type UserConfig = z.infer<typeof userSchema>;
+export type RoleConfig = z.infer<typeof roleSchema>;
 export type Config = z.infer<typeof configSchema>;

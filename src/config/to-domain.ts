@@ -1,7 +1,7 @@
 import type { Client } from '../domain/client.js';
 import { parseScope } from '../domain/scope.js';
 import { sha256 } from '../protocol/random.js';
-import { grantTypesOf, type ClientConfig } from './schema.js';
+import { grantTypesOf, type ClientConfig, type ClientShape } from './schema.js';
 
 /** config.yaml's client entry (wire names) → the domain Client; the secret becomes a digest. */
 export function clientFromConfig(entry: ClientConfig): Client {
@@ -26,5 +26,40 @@ export function clientFromConfig(entry: ClientConfig): Client {
     backchannelLogoutUri: entry.backchannel_logout_uri,
     introspectionAudiences: [...new Set(entry.introspection_audiences)],
     clientAssertionAudience: entry.client_assertion_audience,
+    rolesClaim: entry.roles_claim,
   };
+}
+
+/**
+ * A domain Client back to config.yaml's wire form, without the secret: what the management API
+ * shows and what a PATCH merges into before the whole entry is validated again. Defaults come
+ * back explicit (grant_types, introspection_signed_response_alg). Roles are given apart (RoleAdmin).
+ */
+export function clientToConfig(client: Client): Omit<ClientShape, 'client_secret' | 'roles'> {
+  return dropUndefined({
+    client_id: client.clientId,
+    client_name: client.clientName,
+    profile: client.profile,
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    redirect_uris: [...client.redirectUris],
+    post_logout_redirect_uris: [...client.postLogoutRedirectUris],
+    grant_types: [...client.grantTypes],
+    scope: client.scopes.join(' '),
+    require_consent: client.requireConsent,
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
+    jwks: client.jwks === undefined ? undefined : { keys: client.jwks.keys.map((key) => ({ ...key })) },
+    jwks_uri: client.jwksUri,
+    resources: [...client.resources],
+    resource_server: client.resourceServer,
+    introspection_signed_response_alg: client.introspectionSignedResponseAlg,
+    introspection_audiences: [...client.introspectionAudiences],
+    backchannel_logout_uri: client.backchannelLogoutUri,
+    // Rows stored before the setting existed have none: the strict default.
+    client_assertion_audience: client.clientAssertionAudience ?? 'issuer',
+    roles_claim: client.rolesClaim ?? false,
+  });
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, member]) => member !== undefined)) as T;
 }

@@ -46,8 +46,9 @@ export interface Client {
   /** An introspection-only client (a resource server): it may call /introspect and nothing else. */
   readonly resourceServer: boolean;
   /**
-   * When the client was last enabled again after being disabled (seconds); tokens issued before
-   * it were issued before the client was disabled, and stay dead. Undefined: never disabled.
+   * When the client was created or last enabled again after being disabled (seconds); tokens
+   * issued before it belong to a disabled client or to a deleted one of the same client_id, and
+   * stay dead. Undefined: rows created before migration 0012 and never disabled.
    */
   readonly enabledSince?: number | undefined;
   /** RFC 9701 §6: the alg of signed introspection responses for this client. */
@@ -61,6 +62,37 @@ export interface Client {
   readonly clientAssertionAudience: ClientAssertionAudience;
   /** OIDC Back-Channel Logout §2.2 */
   readonly backchannelLogoutUri: string | undefined;
+  /** Access tokens issued to this client carry a `roles` claim (RFC 9068 §2.2.3.1; src/domain/role.ts). */
+  readonly rolesClaim?: boolean | undefined;
+  /**
+   * After a secret rotation, the previous secret's digest, accepted until `expiresAt` (seconds)
+   * so that the client's instances can move to the new secret without an outage.
+   */
+  readonly previousSecret?: { readonly digest: string; readonly expiresAt: number } | undefined;
+  /** When the client stops working (seconds): it no longer authenticates and its tokens die. */
+  readonly expiresAt?: number | undefined;
+}
+
+/** Whether the client's expiry date (a service account's, typically) has passed at `now` (seconds). */
+export function isExpired(client: Client, now: number): boolean {
+  return client.expiresAt !== undefined && now >= client.expiresAt;
+}
+
+/**
+ * After a secret rotation the previous secret stays valid this long by default (24 h: time for
+ * every instance of the client to pick the new one up), at most SECRET_GRACE_MAX (30 days).
+ */
+export const SECRET_GRACE_DEFAULT = 86_400;
+export const SECRET_GRACE_MAX = 2_592_000;
+
+/** Whether a client holds a scope of the control plane (`trusty:`): only trusty:admin may hand one out. */
+export function isPrivileged(client: Pick<Client, 'scopes'>): boolean {
+  return client.scopes.some((scope) => scope.startsWith('trusty:'));
+}
+
+/** Whether the client authenticates with a shared secret (RFC 6749 §2.3.1). */
+export function usesSecret(method: TokenEndpointAuthMethod): boolean {
+  return method === 'client_secret_basic' || method === 'client_secret_post';
 }
 
 export function isPublicClient(client: Client): boolean {

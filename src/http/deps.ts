@@ -9,12 +9,18 @@ import type { KeyStore } from '../application/ports/key-store.js';
 import type { ClientRepository, InteractionRepository, UserRepository } from '../application/ports/repositories.js';
 import type { AccessTokenVerifier } from '../application/services/access-token-verifier.js';
 import type { ClientAuthenticator } from '../application/services/client-authenticator.js';
+import type { FailedClientAuthLog } from '../application/services/failed-client-auth.js';
 import type { SessionService } from '../application/services/session-service.js';
 import type { Clock } from '../application/ports/clock.js';
+import type { ControlPlane } from '../application/admin/control-plane.js';
 
 /** What the HTTP layer needs; built by src/container.ts, or by a test. */
 export interface HttpDeps {
   readonly issuer: string;
+  /** The management API's services (src/http/admin). */
+  readonly control: ControlPlane;
+  /** Polled on every request, so a change made by the CLI or another server is seen at once. */
+  readonly changes: { poll(): void };
   readonly secureCookies: boolean;
   readonly sessionTtl: number;
   readonly interactionTtl: number;
@@ -26,6 +32,8 @@ export interface HttpDeps {
   readonly sessions: SessionService;
   readonly authorization: AuthorizationService;
   readonly authenticator: ClientAuthenticator;
+  /** Records refused client authentication, bounded (src/application/services/failed-client-auth.ts). */
+  readonly failedClientAuth: FailedClientAuthLog;
   readonly pushed: PushedRequests;
   readonly tokenStatus: TokenStatus;
   readonly logout: LogoutService;

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serverWithStaticDocuments, staticDocument, StaticDocuments } from './static-documents.js';
+import { liveDocument, serverWithStaticDocuments, staticDocument, StaticDocuments } from './static-documents.js';
 
 const DOCUMENT = { issuer: 'https://id.example.com', note: 'é' };
 let server: Server | undefined;
@@ -60,6 +60,22 @@ describe('static documents', () => {
     }
     documents.close();
     expect((await fetch(`${base}/doc`)).status).toBe(418);
+  });
+
+  it('serves a live document as its source stands, serialising it again only when the source returns another object', async () => {
+    let value: object = { keys: ['a'] };
+    let reads = 0;
+    const live = liveDocument(() => (reads++, value));
+    const first = live.current();
+    expect(live.current()).toBe(first); // the same object: the same prebuilt bytes
+    const base = await listen(new StaticDocuments({ '/jwks': live }));
+    expect(await (await fetch(`${base}/jwks`)).json()).toEqual({ keys: ['a'] });
+    value = { keys: ['a', 'b'] };
+    const response = await fetch(`${base}/jwks`);
+    expect(response.headers.get('content-length')).toBe(String(JSON.stringify(value).length));
+    expect(await response.json()).toEqual({ keys: ['a', 'b'] });
+    expect(live.current()).not.toBe(first);
+    expect(reads).toBeGreaterThanOrEqual(5);
   });
 
   it('sets the timeouts it is given on the server', () => {

@@ -288,7 +288,7 @@ function serverConfig(port: number, databasePath: string, options: ConfigOptions
 interface DbSnapshot {
   users: Array<{ username: string; id: string; password_hash: string; claims: string }>;
   clients: Array<Record<string, unknown>>;
-  keys: Array<{ kid: string; alg: string; public_jwk: string; created_at: number; retired_at: number | null }>;
+  keys: Array<{ kid: string; alg: string; public_jwk: string; created_at: number; activates_at: number }>;
   migrations: Array<{ version: number; name: string; applied_at: number }>;
 }
 
@@ -299,7 +299,7 @@ function readDatabase(path: string): DbSnapshot {
     return {
       users: db.prepare('SELECT username, id, password_hash, claims FROM users ORDER BY username').all() as DbSnapshot['users'],
       clients: db.prepare('SELECT * FROM clients ORDER BY client_id').all() as DbSnapshot['clients'],
-      keys: db.prepare('SELECT kid, alg, public_jwk, created_at, retired_at FROM signing_keys ORDER BY kid').all() as DbSnapshot['keys'],
+      keys: db.prepare('SELECT kid, alg, public_jwk, created_at, activates_at FROM signing_keys ORDER BY kid').all() as DbSnapshot['keys'],
       migrations: db.prepare('SELECT version, name, applied_at FROM migrations ORDER BY version').all() as DbSnapshot['migrations'],
     };
   } finally {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ export interface TestServer {
   readonly trusty: Trusty;
   readonly app: FastifyInstance;
   readonly dbPath: string;
+  /** The config.yaml the server was started with (for `trusty --config`). */
+  readonly configPath: string;
   /** Where relying parties in tests are redirected to (nothing listens there). */
   callback(clientId: string): string;
   close(): Promise<void>;
@@ -129,7 +131,11 @@ export async function startServerAt(
   dir: string,
   options: { extra?: Parameters<typeof testConfig>[2]; bounds?: Partial<Bounds>; clock?: TestClock } = {},
 ): Promise<TestServer> {
-  const config = parseConfig(stringify(testConfig(port, dir, options.extra)), join(dir, 'config.yaml'));
+  // Written to the directory too, so the CLI (`trusty --config <configPath>`) works on the same database.
+  const configPath = join(dir, 'config.yaml');
+  const text = stringify(testConfig(port, dir, options.extra));
+  writeFileSync(configPath, text);
+  const config = parseConfig(text, configPath);
   const clock = options.clock ?? new TestClock();
   const log = createLogger('silent');
   const trusty = await createTrusty(config, log, clock, options.bounds);
@@ -142,6 +148,7 @@ export async function startServerAt(
     trusty,
     app,
     dbPath: config.database.path,
+    configPath,
     callback: (id) => `http://127.0.0.1:9/${id}/callback`,
     close: () => app.close().then(() => undefined),
   };

@@ -61,6 +61,10 @@ describe('layers (STYLE.md: domain and protocol stay pure)', () => {
     expect(violations('application', ['http', 'infrastructure', 'config'], isFramework)).toEqual([]);
   });
 
+  it('cli/ calls application services (built by container.ts): no SQL, no storage adapters, no HTTP layer', () => {
+    expect(violations('cli', ['infrastructure', 'http'], (pkg) => pkg === 'kysely' || pkg === 'better-sqlite3' || pkg === 'fastify')).toEqual([]);
+  });
+
   it('infrastructure/ does not depend on http/', () => {
     expect(violations('infrastructure', ['http'], () => false)).toEqual([]);
   });

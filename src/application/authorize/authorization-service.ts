@@ -125,7 +125,7 @@ export class AuthorizationService {
    * Checks a username and password; undefined when wrong (the caller re-renders the form).
    * On success, the interaction now acts for the user.
    */
-  async login(interaction: Interaction, username: string, password: string, ip: string): Promise<{ user: User; interaction: Interaction } | undefined> {
+  async login(interaction: Interaction, username: string, password: string, ip: string, userAgent?: string): Promise<{ user: User; interaction: Interaction } | undefined> {
     // A password longer than any that can be stored is wrong, whatever its first 72 bytes: bcrypt
     // would compare those alone. It still costs a hash, as a wrong password does.
     const acceptable = username.length <= USERNAME_MAX_LENGTH && Buffer.byteLength(password, 'utf8') <= PASSWORD_MAX_BYTES;
@@ -135,17 +135,17 @@ export class AuthorizationService {
     const ok = (await this.deps.passwords.verify(password, hash, callerKey(ip))) && user !== undefined;
     const clientId = interaction.request.clientId;
     if (!ok) {
-      this.deps.audit.record({ event: 'login.failure', clientId, ip, details: { username: username.slice(0, 128) } });
+      this.deps.audit.record({ event: 'login.failure', clientId, ip, userAgent, details: { username: username.slice(0, 128) } });
       return undefined;
     }
     const authTime = this.deps.clock.now();
     await this.deps.interactions.setAuthenticated(interaction.id, user.id, authTime);
-    this.deps.audit.record({ event: 'login.success', clientId, userId: user.id, ip });
+    this.deps.audit.record({ event: 'login.success', clientId, userId: user.id, ip, userAgent });
     return { user, interaction: { ...interaction, userId: user.id, authTime } };
   }
 
   /** The consent page's decision. */
-  async consent(interaction: Interaction, decision: string, ip: string, session: Session | undefined): Promise<AuthorizationOutcome> {
+  async consent(interaction: Interaction, decision: string, ip: string, session: Session | undefined, userAgent?: string): Promise<AuthorizationOutcome> {
     const { request } = interaction;
     if (interaction.userId === undefined || interaction.authTime === undefined) {
       throw new AuthorizationPageError(new InvalidRequest('log in before consenting'));
@@ -161,11 +161,11 @@ export class AuthorizationService {
     await this.deps.interactions.delete(interaction.id);
     if (decision !== 'approve') {
       await this.deps.pushed.complete(request);
-      this.deps.audit.record({ event: 'consent.denied', clientId: request.clientId, userId: interaction.userId, ip });
+      this.deps.audit.record({ event: 'consent.denied', clientId: request.clientId, userId: interaction.userId, ip, userAgent });
       throw new AuthorizationRedirectError(new AccessDenied('the user denied the request'), request.redirectUri, request.state);
     }
     await this.deps.consents.grant(interaction.userId, request.clientId, request.scopes, this.deps.clock.now());
-    this.deps.audit.record({ event: 'consent.granted', clientId: request.clientId, userId: interaction.userId, ip, details: { scope: request.scopes.join(' ') } });
+    this.deps.audit.record({ event: 'consent.granted', clientId: request.clientId, userId: interaction.userId, ip, userAgent, details: { scope: request.scopes.join(' ') } });
     return this.issue(request, interaction.userId, interaction.authTime, session);
   }
 

@@ -14,7 +14,7 @@ const MAX_CODE_LENGTH = 256;
 export const authorizationCodeGrant: Grant = {
   grantType: 'authorization_code',
 
-  async handle({ client, params, ip, dpop, consumeProof }, deps) {
+  async handle({ client, params, ip, userAgent, dpop, consumeProof }, deps) {
     const { code, redirect_uri: redirectUri, code_verifier: codeVerifier } = params;
     if (code === undefined) throw new InvalidRequest('code is required');
     // OIDC Core §3.1.2.1 made redirect_uri required at /auth, so RFC 6749 §4.1.3 requires it here.
@@ -53,13 +53,13 @@ export const authorizationCodeGrant: Grant = {
     // Another request won the race for this code, or it expired meanwhile.
     if (!consumed) return replayed(stored.grantId, stored.userId);
 
-    deps.audit.record({ event: 'token.issued', clientId: client.clientId, userId: user.id, ip, details: { grant_type: 'authorization_code', jti: tokens.issued.jti } });
+    deps.audit.record({ event: 'token.issued', clientId: client.clientId, userId: user.id, ip, userAgent, details: { grant_type: 'authorization_code', jti: tokens.issued.jti } });
     return tokens.response;
 
     /** RFC 6749 §4.1.2: a code used twice is refused, and what its first use issued is revoked. */
     async function replayed(grantId: string, userId: string): Promise<never> {
       await deps.revocations.revokeGrant(grantId, now);
-      deps.audit.record({ event: 'code.replayed', clientId: client.clientId, userId, ip, details: { grant_id: grantId } });
+      deps.audit.record({ event: 'code.replayed', clientId: client.clientId, userId, ip, userAgent, details: { grant_id: grantId } });
       throw new InvalidGrant('the authorization code was already used');
     }
   },

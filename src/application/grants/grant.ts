@@ -1,5 +1,6 @@
 import type { Client, GrantType } from '../../domain/client.js';
 import type { DpopProof } from '../../protocol/dpop.js';
+import type { RoleAccess } from '../services/role-access.js';
 import type { TokenIssuer } from '../services/token-issuer.js';
 import type { Clock } from '../ports/clock.js';
 import type { AuditLog, AuthorizationCodeRepository, RefreshTokenRepository, TokenRevocations, UserRepository } from '../ports/repositories.js';
@@ -32,6 +33,8 @@ export interface GrantDeps {
   readonly audit: AuditLog;
   readonly clock: Clock;
   readonly refresh: RefreshPolicy;
+  /** What roles give clients (client_credentials) and users (the `roles` claim). */
+  readonly roles: RoleAccess;
 }
 
 export interface GrantRequest {
@@ -40,6 +43,8 @@ export interface GrantRequest {
   /** RFC 8707 resource parameters (repeatable). */
   readonly resources: readonly string[];
   readonly ip: string;
+  /** The User-Agent header, recorded with the IP (src/infrastructure/sqlite/audit-log.ts cuts it). */
+  readonly userAgent?: string | undefined;
   /** The verified DPoP proof of the request (RFC 9449 §5), if it carried one: tokens get bound to its key. */
   readonly dpop: DpopProof | undefined;
   /**

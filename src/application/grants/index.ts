@@ -30,6 +30,7 @@ export async function exchange(
     /** RFC 8707: the only parameter that may be repeated. */
     resources: readonly string[];
     ip: string;
+    userAgent?: string | undefined;
     /** The token endpoint's URL (an accepted client assertion aud for `oidc` clients). */
     endpoint: string;
     dpop: DpopProof | undefined;
@@ -61,5 +62,5 @@ export async function exchange(
     if (isPublicClient(client)) consumeProof = () => proofs.remember(dpop, owner);
     else await proofs.remember(dpop, owner);
   }
-  return grant.handle({ client, params: input.params, resources: input.resources, ip: input.ip, dpop, consumeProof }, deps);
+  return grant.handle({ client, params: input.params, resources: input.resources, ip: input.ip, userAgent: input.userAgent, dpop, consumeProof }, deps);
 }

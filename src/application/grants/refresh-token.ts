@@ -18,7 +18,7 @@ const MAX_TOKEN_LENGTH = 256;
 export const refreshTokenGrant: Grant = {
   grantType: 'refresh_token',
 
-  async handle({ client, params, ip, dpop, consumeProof }, deps) {
+  async handle({ client, params, ip, userAgent, dpop, consumeProof }, deps) {
     const presented = params.refresh_token;
     if (presented === undefined) throw new InvalidRequest('refresh_token is required');
     if (presented.length > MAX_TOKEN_LENGTH) throw new InvalidGrant('the refresh token is invalid');
@@ -63,12 +63,12 @@ export const refreshTokenGrant: Grant = {
     const change = successor !== undefined ? { successor } : { idleExpiresAt: Math.min(stored.expiresAt, now + deps.refresh.idleTtl) };
     if (!(await deps.refreshTokens.use(digest, now, change, [tokens.issued]))) return reused(stored.grantId, stored.userId);
 
-    deps.audit.record({ event: 'token.issued', clientId: client.clientId, userId: user.id, ip, details: { grant_type: 'refresh_token', jti: tokens.issued.jti, rotated: rotate } });
+    deps.audit.record({ event: 'token.issued', clientId: client.clientId, userId: user.id, ip, userAgent, details: { grant_type: 'refresh_token', jti: tokens.issued.jti, rotated: rotate } });
     return tokens.response;
 
     async function reused(grantId: string, userId: string): Promise<never> {
       await deps.revocations.revokeGrant(grantId, now);
-      deps.audit.record({ event: 'refresh_token.reused', clientId: client.clientId, userId, ip, details: { grant_id: grantId, incident: true } });
+      deps.audit.record({ event: 'refresh_token.reused', clientId: client.clientId, userId, ip, userAgent, details: { grant_id: grantId, incident: true } });
       throw new InvalidGrant('the refresh token was already used; its grant is revoked');
     }
   },

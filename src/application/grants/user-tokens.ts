@@ -38,7 +38,9 @@ export function wantsRefreshToken(client: Client, scopes: readonly string[]): bo
  */
 export async function issueUserTokens(grant: UserGrant, deps: GrantDeps, withRefresh: boolean): Promise<UserTokens> {
   const { client, user, scopes, dpop } = grant;
-  const accessToken = await deps.tokens.accessToken({ client, subject: user.id, scopes, authTime: grant.authTime, jkt: dpop?.jkt });
+  // RFC 9068 §2.2.3.1: the user's roles, for a client registered with roles_claim.
+  const roles = client.rolesClaim === true ? deps.roles.ofUser(user.id) : undefined;
+  const accessToken = await deps.tokens.accessToken({ client, subject: user.id, scopes, authTime: grant.authTime, jkt: dpop?.jkt, roles });
   const idToken = scopes.includes('openid')
     ? await deps.tokens.idToken({
         client,

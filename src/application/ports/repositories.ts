@@ -1,9 +1,9 @@
 import type { AuthorizationCode } from '../../domain/authorization-code.js';
 import type { Interaction } from '../../domain/authorization-request.js';
-import type { Client } from '../../domain/client.js';
+import type { Client, GrantType } from '../../domain/client.js';
 import type { RefreshToken } from '../../domain/refresh-token.js';
 import type { Session } from '../../domain/session.js';
-import type { User } from '../../domain/user.js';
+import type { User, UserRecord, UserSource } from '../../domain/user.js';
 
 /**
  * Storage ports. SQLite implements them (src/infrastructure/sqlite); a shared engine
@@ -25,14 +25,68 @@ export type UpsertOutcome = 'created' | 'updated' | 'unchanged' | 'enabled';
  * granted (refresh tokens, access tokens, sessions), so enabling it again revives none of it.
  */
 export interface ClientRepository {
-  /** An enabled client. */
+  /** An enabled client (perhaps expired: see isExpired). */
   findById(clientId: string): Promise<Client | undefined>;
   /** The enabled clients. */
   list(): Promise<Client[]>;
-  /** Creates or updates by client_id, enabling it if it was disabled. */
-  upsert(client: Client): Promise<UpsertOutcome>;
+  /**
+   * Creates or updates by client_id a row of `source`, enabling it if it was disabled; `taken`
+   * (nothing written) when a row of another source holds the client_id.
+   */
+  upsert(client: Client, source: RecordSource): Promise<UpsertOutcome | 'taken'>;
   /** Disables the enabled clients of `source` whose client_id is not in `keep`; returns their ids. */
   disableAllExcept(source: RecordSource, keep: readonly string[]): Promise<string[]>;
+}
+
+/** A relying party or resource server, or a service account (made by POST /admin/v1/service-accounts). */
+export type ClientKind = 'client' | 'service_account';
+
+/** A stored client as the control plane sees it, enabled or not. */
+export interface ClientRecord {
+  readonly client: Client;
+  readonly source: RecordSource;
+  readonly kind: ClientKind;
+  readonly enabled: boolean;
+  /** Who answers for the client, and what it is for (free text). */
+  readonly owner: string | undefined;
+  readonly description: string | undefined;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** A page of clients in client_id order, filtered. */
+export interface ClientQuery {
+  readonly limit: number;
+  /** Only client_ids after this one (the last of the previous page). */
+  readonly after?: string | undefined;
+  readonly source?: RecordSource | undefined;
+  readonly enabled?: boolean | undefined;
+  readonly grantType?: GrantType | undefined;
+  readonly idPrefix?: string | undefined;
+  readonly kind?: ClientKind | undefined;
+}
+
+/** What a control-plane write stores (the times are the repository's). */
+export type ClientWrite = Pick<ClientRecord, 'client' | 'kind' | 'enabled' | 'owner' | 'description'>;
+
+/**
+ * The control plane's reads and writes, disabled clients included. Every write is one
+ * transaction that also records a control change, so every process drops its client cache.
+ * Disabling or deleting a client ends its grants (see end-grants); enabling or creating one
+ * stamps enabledSince, so tokens issued before stay dead.
+ */
+export interface ClientStore {
+  page(query: ClientQuery): Promise<ClientRecord[]>;
+  get(clientId: string): Promise<ClientRecord | undefined>;
+  /** false (nothing written) when the client_id exists, whatever its source or state. */
+  insert(write: ClientWrite, source: RecordSource): Promise<boolean>;
+  /**
+   * Reads the client and writes what `change` returns, in one transaction (`change` may throw:
+   * nothing is written; it may return undefined: nothing to write). undefined: no such client.
+   */
+  modify(clientId: string, change: (current: ClientRecord) => ClientWrite | undefined): Promise<{ before: ClientRecord; after: ClientRecord } | undefined>;
+  /** Deletes the client after `check` (which may throw) and ends its grants; undefined: no such client. */
+  delete(clientId: string, check: (current: ClientRecord) => void): Promise<ClientRecord | undefined>;
 }
 
 export interface UserRepository {
@@ -40,8 +94,11 @@ export interface UserRepository {
   findById(id: string): Promise<User | undefined>;
   /** An enabled user, or with `includeDisabled` any stored one (the seed compares passwords). */
   findByUsername(username: string, options?: { includeDisabled?: boolean }): Promise<User | undefined>;
-  /** Creates or updates by username, enabling it if it was disabled; keeps the existing id (`sub`). */
-  upsert(user: Omit<User, 'id'>, newId: string): Promise<UpsertOutcome>;
+  /**
+   * Creates or updates by username a user of `source`, enabling it if it was disabled; keeps the
+   * existing id (`sub`). `taken` (nothing written) when a user of another source has the username.
+   */
+  upsert(user: Omit<User, 'id'>, newId: string, source: RecordSource): Promise<UpsertOutcome | 'taken'>;
   /**
    * Whether the user of a token's sub is disabled: read for every user access token checked
    * (introspection, userinfo), so it answers from memory (disabled users are few).
@@ -49,6 +106,44 @@ export interface UserRepository {
   isDisabled(id: string): Promise<boolean>;
   /** Disables the enabled users of `source` whose username is not in `keep`; returns their ids. */
   disableAllExcept(source: RecordSource, keep: readonly string[]): Promise<string[]>;
+
+  // The control plane's side: any stored user, enabled or not, never with its password hash.
+  findRecord(id: string): Promise<UserRecord | undefined>;
+  findRecordByUsername(username: string): Promise<UserRecord | undefined>;
+  /** At most `limit` users in username order, after the username `after` when given. */
+  list(filter: UserFilter, limit: number, after?: string): Promise<UserRecord[]>;
+  /** Creates an API user; false (nothing written) when the username is taken. */
+  create(user: { readonly id: string; readonly username: string; readonly passwordHash: string; readonly claims: Record<string, unknown> }): Promise<boolean>;
+  /** Replaces an API user's claims; the updated user, or undefined when there is no such API user. */
+  updateClaims(id: string, claims: Record<string, unknown>): Promise<UserRecord | undefined>;
+  /**
+   * Disables an enabled API user and ends what it was granted (as disableAllExcept does: its
+   * sessions expire, for LogoutService.endExpired to tell their clients); undefined when there
+   * is no such enabled API user.
+   */
+  disable(id: string): Promise<RevokedCounts | undefined>;
+  /** Enables a disabled API user (nothing it had comes back); false when there is no such disabled API user. */
+  enable(id: string): Promise<boolean>;
+  /**
+   * Sets an API user's password hash and ends its sessions (expired, as above), refresh tokens
+   * and recorded access tokens; undefined when there is no such API user.
+   */
+  setPassword(id: string, passwordHash: string): Promise<RevokedCounts | undefined>;
+}
+
+export interface UserFilter {
+  readonly source?: UserSource | undefined;
+  readonly enabled?: boolean | undefined;
+  readonly usernamePrefix?: string | undefined;
+}
+
+/** What revoking every token of a client or user ended. */
+export interface RevokedCounts {
+  readonly refreshTokens: number;
+  /** Recorded (issued_tokens) access tokens not yet expired. */
+  readonly accessTokens: number;
+  /** Live sessions ended (their clients are told by back-channel logout). */
+  readonly sessions: number;
 }
 
 export interface SessionRepository {
@@ -66,6 +161,20 @@ export interface SessionRepository {
   endExpired(now: number, limit: number): Promise<Array<{ session: Session; clientIds: string[] }>>;
   addClient(sid: string, clientId: string): Promise<void>;
   clientsOf(sid: string): Promise<string[]>;
+  /** A user's live sessions at `now` (not ended, not expired), newest first, at most `limit`, after `after`. */
+  listLive(userId: string, now: number, limit: number, after?: SessionPosition): Promise<Array<{ session: Session; clientIds: string[] }>>;
+  /**
+   * Makes the live session `sid` expire at `now` (not ended: endExpired then ends it and
+   * returns it once, for LogoutService to tell its clients); returns its user's id, or undefined
+   * when no live session has it.
+   */
+  expire(sid: string, now: number): Promise<string | undefined>;
+}
+
+/** Where a page of sessions (newest first) stopped. */
+export interface SessionPosition {
+  readonly authTime: number;
+  readonly sid: string;
 }
 
 export interface InteractionRepository {
@@ -134,6 +243,13 @@ export interface TokenRevocations {
   revokeAccessToken(jti: string, expiresAt: number, now: number): Promise<void>;
   /** Every refresh token of the grant and every access token issued from it. */
   revokeGrant(grantId: string, now: number): Promise<void>;
+  /**
+   * Every token of a client or of a user, at once: refresh tokens, recorded access tokens, and
+   * for a client its unrecorded client_credentials access tokens too (issued before now + 1);
+   * for a user its sessions expire (for LogoutService.endExpired). Undefined when no such
+   * client or user is stored.
+   */
+  revokeAllOf(owner: { readonly clientId: string } | { readonly userId: string }, now: number): Promise<RevokedCounts | undefined>;
 }
 
 export interface AuditEvent {
@@ -141,6 +257,9 @@ export interface AuditEvent {
   readonly clientId?: string | undefined;
   readonly userId?: string | undefined;
   readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+  /** Who made a management change: `client:<admin client_id>` (the API) or `cli:<os user>`. */
+  readonly actor?: string | undefined;
   /** Never secrets, passwords, codes or tokens. */
   readonly details?: Record<string, unknown>;
 }

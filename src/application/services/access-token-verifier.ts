@@ -1,4 +1,5 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { isExpired } from '../../domain/client.js';
 import { InvalidToken } from '../../protocol/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyStore } from '../ports/key-store.js';
@@ -107,6 +108,8 @@ export class AccessTokenVerifier {
   private async ownersEnabled(claims: AccessTokenClaims): Promise<void> {
     const client = await this.owners.clients.findById(claims.clientId);
     if (client === undefined) throw new InvalidToken('the client of this access token is disabled');
+    // A client past its expiry date (a service account's): its tokens die with it (from memory, no query).
+    if (isExpired(client, this.clock.now())) throw new InvalidToken('the client of this access token expired');
     // Issued before the client was disabled (and since enabled again): client_credentials tokens
     // are not recorded, so this is what keeps them dead.
     if (client.enabledSince !== undefined && (claims.payload.iat ?? 0) < client.enabledSince) {

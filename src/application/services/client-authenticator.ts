@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { isPublicClient, type Client } from '../../domain/client.js';
+import { isExpired, isPublicClient, type Client } from '../../domain/client.js';
 import { assertionIssuer, CLIENT_ASSERTION_TYPE, MAX_ASSERTION_AGE, verifyClientAssertion } from '../../protocol/client-assertion.js';
 import { extractClientCredentials } from '../../protocol/client-credentials.js';
 import { InvalidClient } from '../../protocol/errors.js';
@@ -46,13 +46,17 @@ export class ClientAuthenticator {
     if (client === undefined) {
       throw new InvalidClient('client authentication failed', basic);
     }
+    // A client past its expiry date (a service account's) is as good as unknown.
+    if (isExpired(client, this.deps.clock.now())) {
+      throw new InvalidClient('client authentication failed', basic);
+    }
     if (client.tokenEndpointAuthMethod !== presented.method) {
       throw new InvalidClient(`the client must authenticate with ${client.tokenEndpointAuthMethod}`, basic);
     }
     switch (presented.method) {
       case 'client_secret_basic':
       case 'client_secret_post':
-        if (client.secretDigest === undefined || !digestsEqual(sha256(presented.secret), client.secretDigest)) {
+        if (!this.secretMatches(client, sha256(presented.secret))) {
           throw new InvalidClient('client authentication failed', basic);
         }
         break;
@@ -63,6 +67,17 @@ export class ClientAuthenticator {
         break;
     }
     return client;
+  }
+
+  /**
+   * The current secret, or within its grace period the one before the last rotation. Both are
+   * compared whatever the first gives, in constant time, so the timing tells nothing of which.
+   */
+  private secretMatches(client: Client, presented: string): boolean {
+    const current = client.secretDigest !== undefined && digestsEqual(presented, client.secretDigest);
+    const previous = client.previousSecret;
+    const inGrace = previous !== undefined && this.deps.clock.now() < previous.expiresAt && digestsEqual(presented, previous.digest);
+    return current || inGrace;
   }
 
   private async verifyAssertion(client: Client, assertion: string, assertionType: string | undefined, endpoint: string): Promise<void> {

@@ -70,10 +70,10 @@ export class LogoutService {
    * logged in to. Only the call that ended the session tells them: a second end (a double submit,
    * a race) sends nothing.
    */
-  async end(cookieValue: string, ip: string): Promise<void> {
+  async end(cookieValue: string, ip: string, userAgent?: string): Promise<void> {
     const session = await this.deps.sessions.end(cookieValue);
     if (session === undefined) return;
-    this.deps.audit.record({ event: 'logout', userId: session.userId, ip });
+    this.deps.audit.record({ event: 'logout', userId: session.userId, ip, userAgent });
     await this.notify(session, await this.deps.sessions.clientsOf(session.sid));
   }
 
@@ -85,14 +85,14 @@ export class LogoutService {
    * as a logout does, telling its clients (OIDC Back-Channel Logout §2.5).
    * @returns the sid to keep, or undefined for a new OIDC session
    */
-  async replace(cookieValue: string, userId: string, ip: string): Promise<string | undefined> {
+  async replace(cookieValue: string, userId: string, ip: string, userAgent?: string): Promise<string | undefined> {
     const session = await this.deps.sessions.end(cookieValue);
     if (session === undefined) return undefined;
     if (session.userId === userId && isSessionActive(session, this.deps.clock.now())) {
-      this.deps.audit.record({ event: 'session.renewed', userId, ip });
+      this.deps.audit.record({ event: 'session.renewed', userId, ip, userAgent });
       return session.sid;
     }
-    this.deps.audit.record({ event: 'session.replaced', userId: session.userId, ip });
+    this.deps.audit.record({ event: 'session.replaced', userId: session.userId, ip, userAgent });
     await this.notify(session, await this.deps.sessions.clientsOf(session.sid));
     return undefined;
   }

@@ -95,6 +95,17 @@ describe('seed', () => {
     expect(await users.findById('u-api')).toMatchObject({ username: 'api-user' });
   });
 
+  it('refuses to start when config.yaml declares the username of a user made through the API, and changes nothing', async () => {
+    db.sqlite.prepare("INSERT INTO users (id, username, password_hash, claims, created_at, updated_at, source) VALUES ('u-api', 'bob', 'x', '{}', 0, 0, 'api')").run();
+    hashes = 0;
+    await expect(seed({ clients: [web], users: [alice, bob] }, deps())).rejects.toThrow(
+      'config.yaml users[1].username: "bob" is already a user made through the management API; rename it in config.yaml',
+    );
+    expect(hashes).toBeLessThanOrEqual(1); // alice's at most: bob's password was never checked against the API user's hash
+    expect(db.sqlite.prepare("SELECT id, password_hash, source, disabled_at FROM users WHERE username = 'bob'").get()).toEqual({ id: 'u-api', password_hash: 'x', source: 'api', disabled_at: null });
+    expect(await users.upsert({ username: 'bob', passwordHash: 'hash:bob-password', claims: {} }, 'new-id', 'config')).toBe('taken');
+  });
+
   it('ends what a disabled client and user were granted: refresh tokens, live access tokens, codes, sessions, consents', async () => {
     await seed({ clients: [web, machine], users: [alice, bob] }, deps());
     const aliceId = (await users.findByUsername('alice'))!.id;

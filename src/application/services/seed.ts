@@ -37,16 +37,34 @@ export async function seed(
 ): Promise<SeedReport> {
   const counts = (): SeedCounts => ({ created: 0, updated: 0, unchanged: 0, enabled: 0, disabled: 0 });
   const report = { clients: counts(), users: counts() };
-  for (const client of input.clients) {
-    report.clients[await deps.clients.upsert(client)]++;
+  for (const [i, client] of input.clients.entries()) {
+    const outcome = await deps.clients.upsert(client, SOURCE);
+    // Refusing to start is the safe choice: taking the row over would hand the API client's name
+    // to whoever edits the file, and keeping it silently would run a client the file does not describe.
+    if (outcome === 'taken') {
+      throw new Error(
+        `config.yaml clients[${i}].client_id: "${client.clientId}" is already a client made through the management API; ` +
+          `rename it in config.yaml, or delete the API client first (trusty clients delete ${client.clientId})`,
+      );
+    }
+    report.clients[outcome]++;
   }
-  const queue = [...input.users];
+  const queue = [...input.users.entries()];
   const worker = async () => {
-    for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      const [i, user] = next;
+      // As for clients: an API user's username is not the file's to take (nor its password to check).
+      const taken = () => {
+        queue.length = 0; // the other workers stop: the start fails
+        return new Error(`config.yaml users[${i}].username: "${user.username}" is already a user made through the management API; rename it in config.yaml`);
+      };
+      if ((await deps.users.findRecordByUsername(user.username))?.source === 'api') throw taken();
       const existing = await deps.users.findByUsername(user.username, { includeDisabled: true });
       const keep = existing !== undefined && (await deps.passwords.verify(user.password, existing.passwordHash));
       const passwordHash = keep ? existing.passwordHash : await deps.passwords.hash(user.password);
-      report.users[await deps.users.upsert({ username: user.username, passwordHash, claims: user.claims }, randomUUID())]++;
+      const outcome = await deps.users.upsert({ username: user.username, passwordHash, claims: user.claims }, randomUUID(), SOURCE);
+      if (outcome === 'taken') throw taken();
+      report.users[outcome]++;
     }
   };
   await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));

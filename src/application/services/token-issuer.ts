@@ -44,6 +44,8 @@ export class TokenIssuer {
     authTime?: number;
     /** RFC 9449 §6.1: the DPoP key thumbprint the token is bound to (cnf.jkt). */
     jkt?: string | undefined;
+    /** RFC 9068 §2.2.3.1: the subject's roles, for a client registered with roles_claim. */
+    roles?: readonly string[] | undefined;
   }): Promise<IssuedAccessToken> {
     const key = this.keys.signingKey(ACCESS_TOKEN_ALG);
     const issuedAt = this.clock.now();
@@ -63,6 +65,7 @@ export class TokenIssuer {
       scope: input.scopes.join(' '),
       ...(input.authTime !== undefined ? { auth_time: input.authTime } : {}),
       ...(input.jkt !== undefined ? { cnf: { jkt: input.jkt } } : {}),
+      ...(input.roles !== undefined ? { roles: input.roles } : {}),
     };
     const token = await new CompactSign(encoder.encode(JSON.stringify(claims))).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' }).sign(key.privateKey);
     return { token, jti, issuedAt, expiresAt };

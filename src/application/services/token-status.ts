@@ -33,7 +33,7 @@ export class TokenStatus {
    * RFC 7009 §2.1: only the client the token was issued to may revoke it; a refresh token takes
    * its whole grant with it (and the access tokens issued from it); unknown tokens are fine.
    */
-  async revoke(client: Client, token: string, ip: string): Promise<void> {
+  async revoke(client: Client, token: string, ip: string, userAgent?: string): Promise<void> {
     if (client.resourceServer) throw new UnauthorizedClient(RESOURCE_SERVER_ONLY_INTROSPECTS);
     const found = await this.find(token);
     if (found === undefined) return;
@@ -42,10 +42,10 @@ export class TokenStatus {
     const now = this.deps.clock.now();
     if (found.kind === 'access_token') {
       await this.deps.revocations.revokeAccessToken(found.claims.jti, found.claims.exp, now);
-      this.deps.audit.record({ event: 'token.revoked', clientId: client.clientId, ip, details: { kind: 'access_token', jti: found.claims.jti } });
+      this.deps.audit.record({ event: 'token.revoked', clientId: client.clientId, ip, userAgent, details: { kind: 'access_token', jti: found.claims.jti } });
     } else {
       await this.deps.revocations.revokeGrant(found.token.grantId, now);
-      this.deps.audit.record({ event: 'token.revoked', clientId: client.clientId, userId: found.token.userId, ip, details: { kind: 'refresh_token', grant_id: found.token.grantId } });
+      this.deps.audit.record({ event: 'token.revoked', clientId: client.clientId, userId: found.token.userId, ip, userAgent, details: { kind: 'refresh_token', grant_id: found.token.grantId } });
     }
   }
 

@@ -92,7 +92,7 @@ const DPOP_ALGS = DPOP_SIGNING_ALGS.join(' ');
 /** A full bounded store or queue (PAR, replay cache, password hashing) drains within seconds. */
 const RETRY_AFTER_SECONDS = 5;
 
-function isDpopError(error: OAuthError): boolean {
+export function isDpopError(error: OAuthError): boolean {
   return error instanceof InvalidDpopProof || error instanceof UseDpopNonce || (error instanceof InvalidToken && error.scheme === 'DPoP');
 }
 
@@ -100,14 +100,14 @@ function isDpopError(error: OAuthError): boolean {
  * RFC 6750 §3: WWW-Authenticate: Bearer realm, error, error_description. Without any token,
  * both schemes are offered (RFC 9449 §7.1).
  */
-function bearerChallenge(realm: string, error: OAuthError): string {
+export function bearerChallenge(realm: string, error: OAuthError): string {
   if (error instanceof MissingAccessToken) return `Bearer realm="${realm}", DPoP algs="${DPOP_ALGS}"`;
   const code = error instanceof InvalidToken || error instanceof InsufficientScope ? error.error : 'invalid_request';
   return `Bearer realm="${realm}", error="${code}", error_description="${quoted(error.description)}"`;
 }
 
 /** RFC 9449 §7.1: WWW-Authenticate: DPoP error, error_description, algs. */
-function dpopChallenge(realm: string, error: OAuthError): string {
+export function dpopChallenge(realm: string, error: OAuthError): string {
   const code = isDpopError(error) || error instanceof InvalidToken || error instanceof InsufficientScope ? error.error : 'invalid_request';
   return `DPoP realm="${realm}", error="${code}", error_description="${quoted(error.description)}", algs="${DPOP_ALGS}"`;
 }

@@ -16,7 +16,7 @@ export async function consentRoutes(app: FastifyInstance, { deps }: { deps: Http
       assertCsrf(interaction, typeof form.csrf_token === 'string' ? form.csrf_token : undefined);
       const decision = form.decision === 'approve' ? 'approve' : 'deny';
       const session = await deps.sessions.find(request.cookies[SESSION_COOKIE]);
-      const outcome = await deps.authorization.consent(interaction, decision, request.ip, session);
+      const outcome = await deps.authorization.consent(interaction, decision, request.ip, session, request.headers['user-agent']);
       return sendOutcome(request, reply, outcome, deps);
     },
   );

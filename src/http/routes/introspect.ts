@@ -4,6 +4,7 @@ import { INTROSPECTION_JWT_TYPE } from '../../application/services/token-status.
 import { InvalidRequest } from '../../protocol/errors.js';
 import { singleAll, type RawParameters } from '../../protocol/parameters.js';
 import type { HttpDeps } from '../deps.js';
+import { recordingFailedClientAuth } from '../failed-client-auth.js';
 
 /**
  * The introspection endpoint (RFC 7662 §2): a confidential client asks about a token; JSON,
@@ -13,7 +14,7 @@ export async function introspectRoutes(app: FastifyInstance, { deps }: { deps: H
   const url = deps.issuer + PATHS.introspection;
   app.post(PATHS.introspection, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
     const params = singleAll(request.body ?? {});
-    const client = await deps.authenticator.authenticate(request.headers.authorization, params, url);
+    const client = await deps.authenticator.authenticate(request.headers.authorization, params, url).catch(recordingFailedClientAuth(deps.failedClientAuth, request, PATHS.introspection));
     if (params.token === undefined) throw new InvalidRequest('token is required');
     const response = await deps.tokenStatus.introspect(client, params.token);
     reply.header('cache-control', 'no-store');

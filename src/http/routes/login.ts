@@ -16,7 +16,7 @@ export async function loginRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
       assertCsrf(interaction, text(form.csrf_token));
       const username = text(form.username) ?? '';
       const password = text(form.password) ?? '';
-      const loggedIn = await deps.authorization.login(interaction, username, password, request.ip);
+      const loggedIn = await deps.authorization.login(interaction, username, password, request.ip, request.headers['user-agent']);
       if (loggedIn === undefined) {
         const client = await deps.authorization.clientOf(interaction);
         return renderLogin(request, reply, interaction, client, { error: 'login.invalid_credentials', username }, 401);
@@ -24,7 +24,7 @@ export async function loginRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
       // A fresh cookie value at every login (no session fixation); the old row ends. The same user
       // keeps the OIDC sid and its clients, told nothing; another user's session ends as at logout.
       const previous = request.cookies[SESSION_COOKIE];
-      const sid = previous === undefined ? undefined : await deps.logout.replace(previous, loggedIn.user.id, request.ip);
+      const sid = previous === undefined ? undefined : await deps.logout.replace(previous, loggedIn.user.id, request.ip, request.headers['user-agent']);
       const { cookieValue, session } = await deps.sessions.start(loggedIn.user.id, sid);
       reply.setCookie(SESSION_COOKIE, cookieValue, sessionCookieOptions(deps.secureCookies, deps.sessionTtl));
       // Nothing left to ask: straight back to the client with the code, one hop fewer.

@@ -44,7 +44,7 @@ export async function logoutRoutes(app: FastifyInstance, { deps }: { deps: HttpD
       throw new InvalidRequest('the logout form is invalid or expired; try again', 403);
     }
     if (params.decision !== 'confirm') return reply.page('logged-out', lang, messageKeys('logout.cancelled'));
-    await deps.logout.end(cookie, request.ip);
+    await deps.logout.end(cookie, request.ip, request.headers['user-agent']);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return finish(reply, logout, lang, 'logout.done');
   };

@@ -3,6 +3,7 @@ import { exchange } from '../../application/grants/index.js';
 import { PATHS } from '../../application/services/discovery.js';
 import { singleAll, type RawParameters } from '../../protocol/parameters.js';
 import type { HttpDeps } from '../deps.js';
+import { recordIfClientAuthFailed } from '../failed-client-auth.js';
 import { addDpopNonce } from '../dpop.js';
 
 /**
@@ -17,7 +18,15 @@ export async function tokenRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
     const params = singleAll(rest);
     const resources = resource === undefined ? [] : Array.isArray(resource) ? resource : [resource];
     const dpop = await deps.dpop.verify(request.headers.dpop, { method: 'POST', url });
-    const response = await exchange({ authorization: request.headers.authorization, params, resources, ip: request.ip, endpoint: url, dpop }, deps.authenticator, deps.grants, deps.dpop);
+    let response;
+    try {
+      const input = { authorization: request.headers.authorization, params, resources, ip: request.ip, userAgent: request.headers['user-agent'], endpoint: url, dpop };
+      response = await exchange(input, deps.authenticator, deps.grants, deps.dpop);
+    } catch (error) {
+      // Nothing allocated for this on the way that succeeds (the hot path).
+      recordIfClientAuthFailed(deps.failedClientAuth, request, PATHS.token, error);
+      throw error;
+    }
     addDpopNonce(reply, deps, dpop !== undefined);
     // RFC 6749 §5.1: tokens are never cached.
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(response);

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, PAGE_CACHE_KIB, withStatementCache } from './database.js';
+import { FILE_MODE, FOLDER_MODE, openDatabase, PAGE_CACHE_KIB, withStatementCache } from './database.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -32,6 +32,44 @@ describe('openDatabase', () => {
     await kysely.transaction().execute(async (trx) => trx.insertInto('t').values({ id: 1, v: 'x' }).execute());
     await expect(kysely.transaction().execute(async (trx) => trx.insertInto('t').values({ id: 1, v: 'dup' }).execute())).rejects.toThrow(/UNIQUE/);
     expect(await kysely.selectFrom('t').select(['v']).where('id', '=', 1).execute()).toEqual([{ v: 'x' }]);
+    await db.close();
+  });
+});
+
+describe('database file modes', () => {
+  const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+  it('creates the database, its -wal and -shm readable by their owner only, even under a permissive umask', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trusty-db-'));
+    dirs.push(dir);
+    const path = join(dir, 'data', 'trusty.db');
+    const umask = process.umask(0);
+    try {
+      const db = openDatabase(path);
+      db.sqlite.exec('CREATE TABLE t (v TEXT); INSERT INTO t VALUES (1)');
+      expect([modeOf(path), modeOf(`${path}-wal`), modeOf(`${path}-shm`)]).toEqual([FILE_MODE, FILE_MODE, FILE_MODE]);
+      expect(modeOf(join(dir, 'data'))).toBe(FOLDER_MODE);
+      await db.close();
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  it('narrows the files of a database created readable by others, and leaves an existing folder alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trusty-db-'));
+    dirs.push(dir);
+    chmodSync(dir, 0o755);
+    const path = join(dir, 'trusty.db');
+    // An older version's database, still open (its -wal and -shm exist), with the umask's modes.
+    const older = new SQLite(path);
+    older.pragma('journal_mode = WAL');
+    older.exec('CREATE TABLE t (v TEXT); INSERT INTO t VALUES (1)');
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) chmodSync(file, 0o644);
+    const db = openDatabase(path);
+    expect([modeOf(path), modeOf(`${path}-wal`), modeOf(`${path}-shm`)]).toEqual([FILE_MODE, FILE_MODE, FILE_MODE]);
+    expect(db.sqlite.prepare('SELECT v FROM t').pluck().get()).toBe('1');
+    expect(modeOf(dir)).toBe(0o755);
+    older.close();
     await db.close();
   });
 });

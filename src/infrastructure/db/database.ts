@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
@@ -15,9 +15,27 @@ export const PAGE_CACHE_KIB = 2048;
 /** Prepared statements kept per connection, by SQL text; the oldest goes first beyond this. */
 export const STATEMENT_CACHE_SIZE = 256;
 
-/** Opens the SQLite file (creating its folder) in WAL mode with a busy timeout. */
+/** The database holds private signing keys and password hashes: its files are the owner's alone. */
+export const FILE_MODE = 0o600;
+/** A folder we create for it likewise (an existing one is left as the operator set it). */
+export const FOLDER_MODE = 0o700;
+
+/**
+ * Creates the database file readable and writable by its owner only, before SQLite opens it:
+ * SQLite creates the -wal and -shm files with the mode of the database file. A file an older
+ * version created with the umask's mode is narrowed too, with its -wal and -shm.
+ */
+function restrictFiles(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: FOLDER_MODE });
+  closeSync(openSync(path, 'a', FILE_MODE));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, FILE_MODE);
+  }
+}
+
+/** Opens the SQLite file (creating it and its folder, owner only) in WAL mode with a busy timeout. */
 export function openDatabase(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') restrictFiles(path);
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');

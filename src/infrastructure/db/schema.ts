@@ -24,8 +24,17 @@ export interface ClientsTable {
   source: Generated<string>;
   /** migrations/0005: set when disabled (e.g. removed from config.yaml) */
   disabled_at: number | null;
-  /** migrations/0006: set when a disabled client is enabled again */
+  /** migrations/0006: set when a disabled client is enabled again (and, since 0012, when created) */
   enabled_at: number | null;
+  /** migrations/0012: the secret before the last rotation, valid until previous_secret_expires_at */
+  previous_secret_digest: string | null;
+  previous_secret_expires_at: number | null;
+  /** migrations/0012: 'client' or 'service_account' */
+  kind: Generated<string>;
+  owner: string | null;
+  description: string | null;
+  /** migrations/0012: when the client stops working (seconds) */
+  expires_at: number | null;
 }
 
 /** migrations/0005: secrets of the server itself, one per purpose and rotation epoch. */
@@ -45,10 +54,12 @@ export interface ReplayWatermarkTable {
 export interface SigningKeysTable {
   kid: string;
   alg: string;
+  /** The private JWK as JSON, or sealed under TRUSTY_KEK as a compact JWE (src/infrastructure/keys/key-encryption.ts). */
   private_jwk: string;
   public_jwk: string;
   created_at: number;
-  retired_at: number | null;
+  /** When it starts signing (migration 0011); it retires when the next key of its alg activates. */
+  activates_at: number;
 }
 
 export interface SessionsTable {
@@ -84,6 +95,8 @@ export interface RefreshTokensTable {
 }
 
 export interface RevokedTokensTable {
+  /** migrations/0013: grows with every revocation, never reused (a server loads only the new ones) */
+  seq: Generated<number>;
   jti: string;
   expires_at: number;
 }
@@ -145,6 +158,34 @@ export interface AuditLogTable {
   user_id: string | null;
   ip: string | null;
   details: string | null;
+  actor: string | null;
+  user_agent: string | null;
+}
+
+export interface ControlVersionTable {
+  id: number;
+  version: number;
+}
+
+/** migrations/0014: roles (RBAC) and who holds them. */
+export interface RolesTable {
+  name: string;
+  description: string | null;
+  /** space-separated scope tokens */
+  scope: string;
+  /** JSON array of resource URLs */
+  resources: string;
+  source: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RoleAssignmentsTable {
+  role: string;
+  principal_type: string;
+  principal_id: string;
+  source: string;
+  created_at: number;
 }
 
 export interface MigrationsTable {
@@ -169,4 +210,7 @@ export interface Database {
   migrations: MigrationsTable;
   server_secrets: ServerSecretsTable;
   replay_watermark: ReplayWatermarkTable;
+  control_version: ControlVersionTable;
+  roles: RolesTable;
+  role_assignments: RoleAssignmentsTable;
 }

@@ -21,7 +21,9 @@ export class CachedClientKeys implements ClientKeys {
   keysOf(client: Client): JWTVerifyGetKey {
     const source = client.jwksUri ?? client.jwks;
     const cached = this.sets.get(client.clientId);
-    // Client objects are replaced when config changes: a different source means new keys.
+    // The client repository builds a new Client (and jwks object) whenever its row changes, and keeps
+    // the old one otherwise: a source of another identity means the keys were replaced or added to
+    // (PUT /admin/v1/clients/{id}/jwks), or a client of the same id was made again; never the old keys.
     if (cached !== undefined && cached.source === source) return cached.getKey;
     const getKey = client.jwksUri !== undefined ? remoteSet(client.jwksUri) : createLocalJWKSet((client.jwks ?? { keys: [] }) as JSONWebKeySet);
     this.sets.set(client.clientId, { source, getKey });

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type Db } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
-import { AUDIT_FLUSH_DELAY_MS, AUDIT_MAX_BUFFERED, SqliteAuditLog } from './audit-log.js';
+import { AUDIT_FLUSH_DELAY_MS, AUDIT_MAX_BUFFERED, AUDIT_USER_AGENT_LENGTH, SqliteAuditLog } from './audit-log.js';
 
 let dir: string;
 let db: Db;
@@ -58,6 +58,17 @@ describe('SqliteAuditLog', () => {
     expect(count()).toBe(0);
     vi.advanceTimersByTime(0);
     expect(count()).toBe(AUDIT_MAX_BUFFERED);
+  });
+
+  it('writes the actor and the user agent, cut to AUDIT_USER_AGENT_LENGTH characters', async () => {
+    const audit = new SqliteAuditLog(db.sqlite, pino({ enabled: false }));
+    audit.record({ event: 'client.created', clientId: 'svc', actor: 'client:admin-bot', ip: '10.0.0.1', userAgent: 'u'.repeat(20_000) });
+    audit.record({ event: 'token.issued', clientId: 'svc', userAgent: 'curl/8.5' });
+    await audit.flush();
+    expect(db.sqlite.prepare('SELECT actor, length(user_agent) AS length FROM audit_log ORDER BY id').all()).toEqual([
+      { actor: 'client:admin-bot', length: AUDIT_USER_AGENT_LENGTH },
+      { actor: null, length: 8 },
+    ]);
   });
 
   it('loses nothing on a clean shutdown: close() writes what waits', async () => {

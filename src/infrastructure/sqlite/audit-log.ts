@@ -11,8 +11,22 @@ export const AUDIT_MAX_BUFFERED = 2000;
  * a busy second's events into a few dozen transactions.
  */
 export const AUDIT_FLUSH_DELAY_MS = 25;
+/**
+ * A User-Agent header is kept to this many characters: enough to tell clients apart, while a
+ * caller's 16 KB header (Node's limit) would otherwise be stored with every event it causes.
+ */
+export const AUDIT_USER_AGENT_LENGTH = 256;
 
-type Row = [at_ms: number, event: string, client_id: string | null, user_id: string | null, ip: string | null, details: string | null];
+type Row = [
+  at_ms: number,
+  event: string,
+  client_id: string | null,
+  user_id: string | null,
+  ip: string | null,
+  details: string | null,
+  actor: string | null,
+  user_agent: string | null,
+];
 
 /**
  * The audit log, written off the request path: events are buffered and written in one
@@ -33,14 +47,23 @@ export class SqliteAuditLog implements AuditLog {
     /** Milliseconds since the epoch (the injected clock, so retention can be tested). */
     private readonly nowMs: () => number = Date.now,
   ) {
-    const insert = sqlite.prepare<Row>('INSERT INTO audit_log (at_ms, event, client_id, user_id, ip, details) VALUES (?, ?, ?, ?, ?, ?)');
+    const insert = sqlite.prepare<Row>('INSERT INTO audit_log (at_ms, event, client_id, user_id, ip, details, actor, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.writeBatch = sqlite.transaction((rows: Row[]) => {
       for (const row of rows) insert.run(...row);
     });
   }
 
   record(event: AuditEvent): void {
-    this.buffer.push([this.nowMs(), event.event, event.clientId ?? null, event.userId ?? null, event.ip ?? null, event.details ? JSON.stringify(event.details) : null]);
+    this.buffer.push([
+      this.nowMs(),
+      event.event,
+      event.clientId ?? null,
+      event.userId ?? null,
+      event.ip ?? null,
+      event.details ? JSON.stringify(event.details) : null,
+      event.actor ?? null,
+      event.userAgent === undefined ? null : event.userAgent.slice(0, AUDIT_USER_AGENT_LENGTH),
+    ]);
     // Written later, never inside the request that recorded it.
     if (this.buffer.length === AUDIT_MAX_BUFFERED) {
       clearTimeout(this.timer);

@@ -50,4 +50,21 @@ describe('SqliteSessionRepository: every session ends once (OIDC Back-Channel Lo
     expect(await sessions.end('digest-old', 1001)).toBeUndefined();
     expect(await sessions.find('digest-live')).toBeDefined();
   });
+
+  it('lists a user\'s live sessions newest first, in pages, and expires one by sid once (not ended: endExpired tells its clients)', async () => {
+    const at = (name: string, authTime: number, expiresAt: number, userId = 'alice'): Session => ({ ...session(name, expiresAt), authTime, userId });
+    for (const s of [at('a', 100, 1000), at('b', 300, 1000), at('c', 200, 1000), at('old', 50, 150), at('bob', 400, 1000, 'bob')]) await sessions.create(s);
+    await sessions.end('digest-c', 160);
+    await sessions.addClient('sid-a', 'rp2');
+    await sessions.addClient('sid-a', 'rp');
+    const live = await sessions.listLive('alice', 160, 10);
+    expect(live.map(({ session: s, clientIds }) => [s.sid, clientIds])).toEqual([['sid-b', []], ['sid-a', ['rp', 'rp2']]]);
+    expect((await sessions.listLive('alice', 160, 1, { authTime: 300, sid: 'sid-b' })).map(({ session: s }) => s.sid)).toEqual(['sid-a']);
+
+    expect(await sessions.expire('sid-a', 170)).toBe('alice');
+    expect(await sessions.expire('sid-a', 171)).toBeUndefined();
+    expect(await sessions.expire('sid-c', 171)).toBeUndefined(); // ended
+    expect(await sessions.expire('sid-unknown', 171)).toBeUndefined();
+    expect(await sessions.endExpired(171, 10)).toEqual([{ session: at('a', 100, 170), clientIds: ['rp', 'rp2'] }]);
+  });
 });

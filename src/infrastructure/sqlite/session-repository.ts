@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { SessionRepository } from '../../application/ports/repositories.js';
+import type { SessionPosition, SessionRepository } from '../../application/ports/repositories.js';
 import type { Session } from '../../domain/session.js';
 import type { Database, SessionsTable } from '../db/schema.js';
 
@@ -50,6 +50,40 @@ export class SqliteSessionRepository implements SessionRepository {
       .returningAll()
       .executeTakeFirst();
     return row && toSession(row);
+  }
+
+  async listLive(userId: string, now: number, limit: number, after?: SessionPosition): Promise<Array<{ session: Session; clientIds: string[] }>> {
+    let select = this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('ended_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('sid', 'is not', null)
+      .orderBy('auth_time', 'desc')
+      .orderBy('sid', 'desc')
+      .limit(limit);
+    if (after !== undefined) {
+      select = select.where((eb) => eb.or([eb('auth_time', '<', after.authTime), eb.and([eb('auth_time', '=', after.authTime), eb('sid', '<', after.sid)])]));
+    }
+    const rows = await select.execute();
+    const sessions = rows.map(toSession);
+    const sids = sessions.map((session) => session.sid);
+    const links = sids.length === 0 ? [] : await this.db.selectFrom('session_clients').select(['sid', 'client_id']).where('sid', 'in', sids).orderBy('client_id').execute();
+    return sessions.map((session) => ({ session, clientIds: links.filter((link) => link.sid === session.sid).map((link) => link.client_id) }));
+  }
+
+  async expire(sid: string, now: number): Promise<string | undefined> {
+    // Expired, not ended: LogoutService.endExpired ends it (once) and tells its clients.
+    const expired = await this.db
+      .updateTable('sessions')
+      .set({ expires_at: now })
+      .where('sid', '=', sid)
+      .where('ended_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returning('user_id')
+      .execute();
+    return expired[0]?.user_id;
   }
 
   async endExpired(now: number, limit: number): Promise<Array<{ session: Session; clientIds: string[] }>> {

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { GENERATED_PASSWORD_BYTES, type UserRecord, type UserSource } from '../../domain/user.js';
+import { randomToken } from '../../protocol/random.js';
+import type { Checked } from '../ports/client-entries.js';
+import type { Clock } from '../ports/clock.js';
+import type { PasswordHasher } from '../ports/password-hasher.js';
+import type { AuditLog, RevokedCounts, UserRepository } from '../ports/repositories.js';
+import { recordChange, type Actor } from './changes.js';
+import { Conflict, InvalidField, NotFound } from './errors.js';
+
+/** Page sizes of every list (limit), and the default. */
+const PAGE_MAX = 200;
+const PAGE_DEFAULT = 50;
+/** Longest username prefix filter (a username has at most 128 characters). */
+const PREFIX_MAX = 128;
+
+/** A user entry checked: config.yaml's fields, the password perhaps left to be generated. */
+export interface NewUserEntry {
+  readonly username: string;
+  readonly password?: string | undefined;
+  readonly claims: Record<string, unknown>;
+}
+
+/**
+ * config.yaml's user rules for the control plane (implemented with the same zod schema,
+ * src/config/user-api.ts), so the management API and the CLI accept exactly what the file would.
+ */
+export interface UserEntryRules {
+  check(entry: unknown): Checked<NewUserEntry>;
+  checkClaims(claims: unknown): Checked<Record<string, unknown>>;
+  checkPassword(password: unknown): Checked<string>;
+}
+
+/** Back-channel logout for sessions made to expire (LogoutService.endExpired). */
+export interface EndedSessions {
+  /** Ends the sessions expired at `now` and tells their clients, once; returns how many. */
+  endExpired(now: number): Promise<number>;
+}
+
+/** A user as reads show it: never the password or its hash. Times are ISO 8601. */
+export interface UserView {
+  readonly id: string;
+  readonly username: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly source: UserSource;
+  readonly enabled: boolean;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+/** What a write answers: the user and, when the server generated one, the password (shown this once). */
+export type UserWithPassword = UserView & { readonly password?: string };
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly next_cursor: string | null;
+}
+
+export interface UserListQuery {
+  /** 1–200, default 50. */
+  readonly limit?: number | undefined;
+  readonly cursor?: string | undefined;
+  readonly source?: UserSource | undefined;
+  readonly enabled?: boolean | undefined;
+  readonly usernamePrefix?: string | undefined;
+}
+
+export interface UserAdminDeps {
+  readonly users: UserRepository;
+  readonly rules: UserEntryRules;
+  readonly passwords: PasswordHasher;
+  readonly sessions: EndedSessions;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+}
+
+/**
+ * End-users through the control plane (the management API and the CLI). Users from config.yaml
+ * may be read, not changed: the file owns them. Every change is audited with before and after
+ * (never a password or hash) and recorded as a control change, so every process drops its user
+ * caches. Disabling a user, or giving it a new password, ends its sessions (their clients get a
+ * back-channel logout token), refresh tokens and recorded access tokens at once.
+ */
+export class UserAdmin {
+  constructor(private readonly deps: UserAdminDeps) {}
+
+  async list(query: UserListQuery = {}): Promise<Page<UserView>> {
+    const limit = query.limit ?? PAGE_DEFAULT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) throw new InvalidField('limit', `must be an integer from 1 to ${PAGE_MAX}`);
+    if (query.usernamePrefix !== undefined && query.usernamePrefix.length > PREFIX_MAX) {
+      throw new InvalidField('username_prefix', `must be at most ${PREFIX_MAX} characters`);
+    }
+    const filter = { source: query.source, enabled: query.enabled, usernamePrefix: query.usernamePrefix };
+    const records = await this.deps.users.list(filter, limit + 1, query.cursor === undefined ? undefined : decodeCursor(query.cursor));
+    const items = records.slice(0, limit);
+    return { items: items.map(viewOf), next_cursor: records.length > limit ? encodeCursor(items.at(-1)!.username) : null };
+  }
+
+  /** Any user, disabled ones too, by id (`sub`). */
+  async get(id: string): Promise<UserView> {
+    return viewOf(await this.find(id));
+  }
+
+  /** By id, or else by username (the CLI takes either). */
+  async resolve(idOrUsername: string): Promise<UserView> {
+    const record = (await this.deps.users.findRecord(idOrUsername)) ?? (await this.deps.users.findRecordByUsername(idOrUsername));
+    if (record === undefined) throw new NotFound(`user ${idOrUsername}`);
+    return viewOf(record);
+  }
+
+  /** A new user owned by the API; without a password, a generated one is returned once. */
+  async create(actor: Actor, entry: unknown): Promise<UserWithPassword> {
+    const checked = this.checked(this.deps.rules.check(entry));
+    const generated = checked.password === undefined ? randomToken(GENERATED_PASSWORD_BYTES) : undefined;
+    const passwordHash = await this.deps.passwords.hash(checked.password ?? generated!);
+    const id = randomUUID();
+    if (!(await this.deps.users.create({ id, username: checked.username, passwordHash, claims: checked.claims }))) {
+      throw new Conflict(`username ${checked.username} is taken`);
+    }
+    const view = viewOf(await this.find(id));
+    recordChange(this.deps.audit, actor, 'user.created', { userId: id }, undefined, view);
+    return generated === undefined ? view : { ...view, password: generated };
+  }
+
+  /** RFC 7396 merge patch of the claims (null removes one); the result is checked as config.yaml's are. */
+  async updateClaims(actor: Actor, id: string, patch: unknown): Promise<UserView> {
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new InvalidField('claims', 'must be a JSON object');
+    const before = await this.writable(id);
+    const merged: Record<string, unknown> = { ...before.claims };
+    for (const [name, value] of Object.entries(patch)) {
+      if (value === null) delete merged[name];
+      else merged[name] = value;
+    }
+    const claims = this.checked(this.deps.rules.checkClaims(merged));
+    const after = await this.deps.users.updateClaims(id, claims);
+    if (after === undefined) throw new NotFound(`user ${id}`);
+    const view = viewOf(after);
+    recordChange(this.deps.audit, actor, 'user.updated', { userId: id }, viewOf(before), view);
+    return view;
+  }
+
+  /**
+   * The user can no longer log in; its sessions end (their clients are told), its refresh tokens
+   * and recorded access tokens are revoked, and its access tokens introspect inactive. Disabling a
+   * disabled user changes nothing.
+   */
+  async disable(actor: Actor, id: string): Promise<UserView & { readonly ended: CountsView }> {
+    const before = await this.writable(id);
+    const ended = before.enabled ? await this.deps.users.disable(id) : undefined;
+    if (ended !== undefined) await this.deps.sessions.endExpired(this.deps.clock.now());
+    const after = viewOf(await this.find(id));
+    const counts = countsView(ended ?? { refreshTokens: 0, accessTokens: 0, sessions: 0 });
+    if (ended !== undefined) recordChange(this.deps.audit, actor, 'user.disabled', { userId: id }, viewOf(before), { ...after, ended: counts });
+    return { ...after, ended: counts };
+  }
+
+  /** The user may log in again; nothing it had before comes back. */
+  async enable(actor: Actor, id: string): Promise<UserView> {
+    const before = await this.writable(id);
+    const changed = !before.enabled && (await this.deps.users.enable(id));
+    const after = viewOf(await this.find(id));
+    if (changed) recordChange(this.deps.audit, actor, 'user.enabled', { userId: id }, viewOf(before), after);
+    return after;
+  }
+
+  /**
+   * A new password (a generated one, returned once, when none is given). Whoever knew the old one
+   * may have signed in with it: the user's sessions end (their clients are told), its refresh
+   * tokens and recorded access tokens are revoked.
+   */
+  async resetPassword(actor: Actor, id: string, password?: unknown): Promise<UserWithPassword & { readonly ended: CountsView }> {
+    const chosen = password === undefined ? undefined : this.checked(this.deps.rules.checkPassword(password));
+    await this.writable(id);
+    const generated = chosen === undefined ? randomToken(GENERATED_PASSWORD_BYTES) : undefined;
+    const ended = await this.deps.users.setPassword(id, await this.deps.passwords.hash(chosen ?? generated!));
+    if (ended === undefined) throw new NotFound(`user ${id}`);
+    await this.deps.sessions.endExpired(this.deps.clock.now());
+    const after = viewOf(await this.find(id));
+    recordChange(this.deps.audit, actor, 'user.password_reset', { userId: id }, undefined, { ended: countsView(ended), generated: generated !== undefined });
+    return { ...after, ...(generated !== undefined ? { password: generated } : {}), ended: countsView(ended) };
+  }
+
+  private async find(id: string): Promise<UserRecord> {
+    const record = await this.deps.users.findRecord(id);
+    if (record === undefined) throw new NotFound(`user ${id}`);
+    return record;
+  }
+
+  /** config.yaml owns its users (issue 13 item 2). */
+  private async writable(id: string): Promise<UserRecord> {
+    const record = await this.find(id);
+    if (record.source === 'config') throw new Conflict(`user ${record.username} is declared in config.yaml; change it there`);
+    return record;
+  }
+
+  private checked<T>(result: Checked<T>): T {
+    if (!result.ok) throw new InvalidField(result.field, result.message);
+    return result.value;
+  }
+}
+
+export function viewOf(record: UserRecord): UserView {
+  return {
+    id: record.id,
+    username: record.username,
+    claims: record.claims,
+    source: record.source,
+    enabled: record.enabled,
+    created_at: isoOf(record.createdAt),
+    updated_at: isoOf(record.updatedAt),
+  };
+}
+
+/** What a revocation ended, in wire names. */
+export interface CountsView {
+  readonly refresh_tokens: number;
+  readonly access_tokens: number;
+  readonly sessions: number;
+}
+
+export function countsView(counts: RevokedCounts): CountsView {
+  return { refresh_tokens: counts.refreshTokens, access_tokens: counts.accessTokens, sessions: counts.sessions };
+}
+
+function isoOf(seconds: number): string {
+  return new Date(seconds * 1000).toISOString();
+}
+
+/** An opaque cursor: the last username of the page, base64url. */
+function encodeCursor(username: string): string {
+  return Buffer.from(username, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const username = cursor.length <= 700 && /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  if (username === '' || username.length > 128) throw new InvalidField('cursor', 'is not a next_cursor of this list');
+  return username;
+}

@@ -1,0 +1,135 @@
+import type { AuditLog } from '../ports/repositories.js';
+
+/** Failed authentications written in full per client_id (or per IP when none was named) per minute. */
+export const FAILED_AUTH_PER_KEY = 10;
+/** Failed authentications written in full per minute, all keys together. */
+export const FAILED_AUTH_PER_MINUTE = 300;
+/** Summary events per minute (one per key that had more); the rest are added up in one more. */
+export const FAILED_AUTH_SUMMARIES = 100;
+/** Keys counted at once (about 200 bytes each: 2 MB); beyond it the oldest key is let go. */
+export const FAILED_AUTH_KEYS = 10_000;
+/** Longer client_id values (anyone can send one) are cut to this many characters. */
+export const FAILED_AUTH_CLIENT_ID_LENGTH = 256;
+const WINDOW_MS = 60_000;
+
+/** A refused client authentication at /token, /par, /introspect or /revoke. */
+export interface FailedClientAuthentication {
+  /** The client_id the caller named, if any (never verified: it failed). */
+  readonly clientId: string | undefined;
+  /** The method presented: client_secret_basic, client_secret_post, private_key_jwt or none. */
+  readonly method: string;
+  /** The invalid_client error_description: never the secret or the assertion. */
+  readonly reason: string;
+  /** The endpoint's path. */
+  readonly endpoint: string;
+  readonly ip: string;
+  readonly userAgent: string | undefined;
+}
+
+interface Count {
+  readonly clientId: string | undefined;
+  ip: string;
+  written: number;
+  suppressed: number;
+}
+
+/**
+ * Records failed client authentication (event `client.auth_failed`) without letting a caller
+ * who holds no credential fill the disk: per minute (fixed windows), FAILED_AUTH_PER_KEY events
+ * per key and FAILED_AUTH_PER_MINUTE overall are written in full; the others are counted and
+ * written when the minute ends as one `client.auth_failed` per key with `details.suppressed`
+ * (FAILED_AUTH_SUMMARIES of them, then one with the rest and no client). So at most
+ * 300 + 100 + 1 = 401 rows a minute, whatever arrives; memory is bounded by FAILED_AUTH_KEYS.
+ */
+export class FailedClientAuthLog {
+  private window = -1;
+  private readonly counts = new Map<string, Count>();
+  private written = 0;
+  /** Suppressed events of keys that were let go before their summary. */
+  private orphaned = 0;
+  private orphanedKeys = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly audit: AuditLog,
+    /** Milliseconds since the epoch. */
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  record(attempt: FailedClientAuthentication): void {
+    const now = this.nowMs();
+    const window = Math.floor(now / WINDOW_MS);
+    if (window !== this.window) {
+      this.flush();
+      this.window = window;
+    }
+    const clientId = attempt.clientId?.slice(0, FAILED_AUTH_CLIENT_ID_LENGTH);
+    const key = clientId === undefined ? `ip ${attempt.ip}` : `client ${clientId}`;
+    let count = this.counts.get(key);
+    if (count === undefined) {
+      if (this.counts.size >= FAILED_AUTH_KEYS) this.letGoOldest();
+      count = { clientId, ip: attempt.ip, written: 0, suppressed: 0 };
+      this.counts.set(key, count);
+    }
+    count.ip = attempt.ip;
+    if (count.written < FAILED_AUTH_PER_KEY && this.written < FAILED_AUTH_PER_MINUTE) {
+      count.written++;
+      this.written++;
+      this.audit.record({
+        event: 'client.auth_failed',
+        clientId,
+        ip: attempt.ip,
+        userAgent: attempt.userAgent,
+        details: { method: attempt.method, reason: attempt.reason, endpoint: attempt.endpoint },
+      });
+      return;
+    }
+    count.suppressed++;
+    if (this.timer === undefined) {
+      // The summary is written when the minute ends, even if nothing else arrives.
+      this.timer = setTimeout(() => this.flush(), (window + 1) * WINDOW_MS - now);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes the summaries of the current minute and starts afresh (also called on shutdown). */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    let summaries = 0;
+    let rest = this.orphaned;
+    let restKeys = this.orphanedKeys;
+    for (const count of this.counts.values()) {
+      if (count.suppressed === 0) continue;
+      if (summaries < FAILED_AUTH_SUMMARIES) {
+        summaries++;
+        this.audit.record({
+          event: 'client.auth_failed',
+          clientId: count.clientId,
+          ip: count.ip,
+          details: { suppressed: count.suppressed, window_start: new Date(this.window * WINDOW_MS).toISOString() },
+        });
+      } else {
+        rest += count.suppressed;
+        restKeys++;
+      }
+    }
+    if (rest > 0) {
+      this.audit.record({ event: 'client.auth_failed', details: { suppressed: rest, keys: restKeys, window_start: new Date(this.window * WINDOW_MS).toISOString() } });
+    }
+    this.counts.clear();
+    this.written = 0;
+    this.orphaned = 0;
+    this.orphanedKeys = 0;
+  }
+
+  /** Map order is insertion order: the first key is the oldest; its count joins the summary of the rest. */
+  private letGoOldest(): void {
+    const oldest = this.counts.entries().next().value;
+    if (oldest === undefined) return;
+    this.counts.delete(oldest[0]);
+    if (oldest[1].suppressed === 0) return;
+    this.orphaned += oldest[1].suppressed;
+    this.orphanedKeys++;
+  }
+}

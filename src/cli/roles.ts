@@ -1,0 +1,119 @@
+import type { Command } from 'commander';
+import { roleView, type Principal, type PrincipalRolesView } from '../application/admin/roles.js';
+import { roleChangeFromWire, roleChangeSchema, roleFromConfig } from '../config/role-to-domain.js';
+import { roleSchema } from '../config/schema.js';
+import { withContext, type CliContext, type CliContextFactory } from './context.js';
+import { CliError } from './output.js';
+
+const COLUMNS = ['name', 'source', 'scope', 'resources', 'description'] as const;
+const MAX_PAGE = 200;
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+interface PrincipalOptions {
+  readonly client?: string;
+  readonly user?: string;
+}
+
+/** --client <client_id> or --user <username|id>, exactly one. */
+function principalOf(options: PrincipalOptions): Principal {
+  if ((options.client === undefined) === (options.user === undefined)) throw new CliError('give exactly one of --client <client_id> or --user <username|id>', 2);
+  return options.client !== undefined ? { type: 'client', id: options.client } : { type: 'user', id: options.user! };
+}
+
+function withPrincipal(command: Command): Command {
+  return command.option('--client <client_id>', 'a client (or service account)').option('--user <username|id>', 'a user, by username or id (sub)');
+}
+
+function printRoles(context: CliContext, roles: PrincipalRolesView): void {
+  if (context.json) return context.print(roles);
+  context.print(roles.roles, ['name', 'source']);
+  if (roles.effective !== undefined) {
+    process.stdout.write(`effective scope: ${roles.effective.scope}\neffective resources: ${roles.effective.resources.join(' ') || '(none)'}\n`);
+  }
+}
+
+/** `trusty roles …`: roles for services and agents (docs/roles.md), the same rules as the API's. */
+export function register(program: Command, context: CliContextFactory): void {
+  const roles = program.command('roles').description('Roles: scopes and resources given to clients (client_credentials) and users (the roles claim)');
+
+  roles
+    .command('list')
+    .description('List roles in name order')
+    .option('--limit <n>', `roles per page (1–${MAX_PAGE})`, '50')
+    .option('--cursor <cursor>', "the previous page's next_cursor")
+    .action(async (options: { limit: string; cursor?: string }) => {
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new CliError(`--limit must be an integer from 1 to ${MAX_PAGE}`, 2);
+      await withContext(context, async (c) => {
+        const page = c.control.roles.list({ limit, cursor: options.cursor });
+        c.print({ items: page.items.map(roleView), next_cursor: page.nextCursor }, COLUMNS);
+      });
+    });
+
+  roles
+    .command('get <name>')
+    .description('Show a role')
+    .action(async (name: string) => {
+      await withContext(context, async (c) => c.print(roleView(c.control.roles.get(name))));
+    });
+
+  roles
+    .command('create <name>')
+    .description('Create a role')
+    .option('--scope <scopes>', 'space-separated scopes the role lets a client ask for', '')
+    .option('--resource <url>', 'an RFC 8707 resource the role lets a client ask for (repeatable)', collect, [])
+    .option('--description <text>', 'what the role is for')
+    .action(async (name: string, options: { scope: string; resource: string[]; description?: string }) => {
+      const entry = roleSchema.parse({ name, scope: options.scope, resources: options.resource, ...(options.description !== undefined ? { description: options.description } : {}) });
+      await withContext(context, async (c) => c.print(roleView(await c.control.roles.create(roleFromConfig(entry, 'api'), c.actor))));
+    });
+
+  roles
+    .command('update <name>')
+    .description('Change a role made through the API or the CLI (what is not given stays)')
+    .option('--scope <scopes>', 'the new space-separated scopes')
+    .option('--resource <url>', 'the new resources (repeatable; replaces the list)', collect, [])
+    .option('--clear-resources', 'remove every resource')
+    .option('--description <text>', 'the new description ("" removes it)')
+    .action(async (name: string, options: { scope?: string; resource: string[]; clearResources?: boolean; description?: string }) => {
+      roleSchema.pick({ name: true }).parse({ name });
+      if (options.clearResources === true && options.resource.length > 0) throw new CliError('give --resource or --clear-resources, not both', 2);
+      const change = roleChangeSchema.parse({
+        scope: options.scope,
+        resources: options.clearResources === true ? [] : options.resource.length > 0 ? options.resource : undefined,
+        description: options.description === '' ? null : options.description,
+      });
+      await withContext(context, async (c) => c.print(roleView(await c.control.roles.update(name, roleChangeFromWire(change), c.actor))));
+    });
+
+  roles
+    .command('delete <name>')
+    .description('Delete a role made through the API or the CLI, and every assignment of it')
+    .action(async (name: string) => {
+      await withContext(context, async (c) => {
+        await c.control.roles.delete(name, c.actor);
+        if (c.json) c.print({ deleted: name });
+        else process.stdout.write(`role ${name} deleted\n`);
+      });
+    });
+
+  withPrincipal(roles.command('assign <role>').description('Give a role to a client or a user')).action(async (role: string, options: PrincipalOptions) => {
+    const principal = principalOf(options);
+    await withContext(context, async (c) => printRoles(c, await c.control.roles.assign(role, principal, c.actor)));
+  });
+
+  withPrincipal(roles.command('unassign <role>').description('Take back a role given through the API or the CLI (config.yaml\'s stay)')).action(
+    async (role: string, options: PrincipalOptions) => {
+      const principal = principalOf(options);
+      await withContext(context, async (c) => printRoles(c, await c.control.roles.unassign(role, principal, c.actor)));
+    },
+  );
+
+  withPrincipal(roles.command('of').description("Show a client's or user's roles (and a client's effective scope and resources)")).action(async (options: PrincipalOptions) => {
+    const principal = principalOf(options);
+    await withContext(context, async (c) =>
+      printRoles(c, principal.type === 'client' ? await c.control.roles.clientRoles(principal.id) : await c.control.roles.userRoles(principal.id)),
+    );
+  });
+}

@@ -1,0 +1,103 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../../application/admin/changes.js';
+import { replayOwner } from '../../application/services/client-authenticator.js';
+import { InvalidDpopProof, InvalidToken } from '../../protocol/errors.js';
+import type { HttpDeps } from '../deps.js';
+import { addDpopNonce } from '../dpop.js';
+import { MissingAccessToken } from '../plugins/error-handler.js';
+import { buildOpenApi } from './openapi.js';
+import { ADMIN_SCOPE, type AdminRoute } from './route.js';
+import { AdminHttpError, AdminScopeRequired, invalidInput, sendProblem } from './problem.js';
+import { ADMIN_ROUTES } from './routes.js';
+
+export const ADMIN_PREFIX = '/admin/v1';
+/** Management requests are small JSON documents (a client with 20 keys is about 20 KB). */
+export const ADMIN_BODY_LIMIT_BYTES = 256 * 1024;
+/** A user agent is recorded in the audit log up to this many characters. */
+const USER_AGENT_MAX = 256;
+
+// RFC 6750 §2.1 and RFC 9449 §7.1: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/**
+ * The management API under /admin/v1: JSON in and out, RFC 9457 problems on errors, each call
+ * authorized by an access token this server issued by client_credentials (Bearer, or DPoP-bound
+ * with its proof) whose scope includes trusty:admin or the operation's narrower scope — and whose
+ * client still holds that scope now (a scope taken away takes effect at once, not at token expiry).
+ */
+export async function adminPlugin(app: FastifyInstance, { deps, routes = ADMIN_ROUTES }: { deps: HttpDeps; routes?: readonly AdminRoute[] }) {
+  const realm = deps.issuer + ADMIN_PREFIX;
+  // JSON only: the protocol endpoints' form parser is not inherited here.
+  app.removeContentTypeParser('application/x-www-form-urlencoded');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: ADMIN_BODY_LIMIT_BYTES }, app.getDefaultJsonParser('error', 'error'));
+  app.setErrorHandler(async (error, request, reply) => sendProblem(error, request, reply, realm));
+  app.setNotFoundHandler(async (request, reply) =>
+    sendProblem(new AdminHttpError({ type: 'urn:trusty:problem:not-found', title: 'Not found', status: 404, detail: 'no such operation in the management API' }), request, reply, realm),
+  );
+
+  const openApi = JSON.stringify(buildOpenApi(deps.issuer, ADMIN_PREFIX, routes));
+  app.get('/openapi.json', async (_request, reply) => reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-cache').send(openApi));
+
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.path.replace(/\{([A-Za-z_]+)\}/g, ':$1'),
+      bodyLimit: ADMIN_BODY_LIMIT_BYTES,
+      handler: async (request, reply) => {
+        const actor = await authorize(request, reply, deps, route);
+        const params = parse(route.params, request.params, 'params');
+        const query = parse(route.query, request.query, 'query');
+        const body = parse(route.body, request.body, 'body');
+        const response = await route.handler({ params, query, body, actor, control: deps.control, deps }, reply);
+        reply.code(response.status ?? 200).header('cache-control', 'no-store');
+        for (const [name, value] of Object.entries(response.headers ?? {})) reply.header(name, value);
+        return response.body === undefined ? reply.send() : reply.send(response.body);
+      },
+    });
+  }
+}
+
+function parse(schema: AdminRoute['params'], value: unknown, where: 'body' | 'query' | 'params'): unknown {
+  if (schema === undefined) return undefined;
+  // An empty body arrives as undefined; a schema that accepts an object gets {} to apply its defaults.
+  const result = schema.safeParse(where === 'body' && value === undefined ? {} : value);
+  if (!result.success) throw invalidInput(result.error, where);
+  return result.data;
+}
+
+/** Checks the access token, its proof when DPoP-bound, and the operation's scope; returns who calls. */
+async function authorize(request: FastifyRequest, reply: FastifyReply, deps: HttpDeps, route: AdminRoute): Promise<Actor> {
+  const authorization = request.headers.authorization;
+  if (authorization === undefined) throw new MissingAccessToken('an access token with the trusty:admin scope is required in the Authorization header');
+  const match = AUTHORIZATION.exec(authorization);
+  if (match === null) throw new InvalidToken('the Authorization header must be Bearer <access token> or DPoP <access token>');
+  const dpop = match[1]!.toLowerCase() === 'dpop';
+  const accessToken = match[2]!;
+  const token = await deps.accessTokens.verify(accessToken);
+  const client = await deps.clients.findById(token.clientId);
+  if (client === undefined) throw new InvalidToken('the client of this access token is disabled');
+  if (dpop) {
+    // RFC 9449 §7.1: the proof covers this request (htu without the query) and this token (ath).
+    const url = deps.issuer + request.url.split('?')[0];
+    const proof = await deps.dpop.verify(request.headers.dpop, { method: request.method, url, accessToken });
+    if (proof === undefined) throw new InvalidDpopProof('a DPoP proof is required with the DPoP authorization scheme');
+    if (token.jkt === undefined) throw new InvalidToken('the access token is not DPoP-bound: use the Bearer scheme', 'DPoP');
+    if (proof.jkt !== token.jkt) throw new InvalidToken('the DPoP proof key does not match the key the access token is bound to', 'DPoP');
+    await deps.dpop.remember(proof, replayOwner(client));
+    addDpopNonce(reply, deps, true);
+  } else if (token.jkt !== undefined) {
+    // RFC 9449 §7.2
+    throw new InvalidToken('the access token is DPoP-bound: use the DPoP authorization scheme with a proof', 'DPoP');
+  }
+  const wanted = route.scope === null ? ADMIN_SCOPE : `${ADMIN_SCOPE} ${route.scope}`;
+  // Only a service's own token (client_credentials: sub is the client, RFC 9068 §2.2) manages the server.
+  if (token.sub !== token.clientId) throw new AdminScopeRequired('the management API takes client_credentials access tokens only', wanted);
+  // Held by the token, and still by its client now.
+  const holds = (scope: string) => token.scopes.includes(scope) && deps.control.scopesOf(client).includes(scope);
+  const admin = holds(ADMIN_SCOPE);
+  if (!admin && (route.scope === null || !holds(route.scope))) {
+    throw new AdminScopeRequired(`this operation needs the scope ${route.scope === null ? ADMIN_SCOPE : `${ADMIN_SCOPE} or ${route.scope}`}`, wanted);
+  }
+  const userAgent = request.headers['user-agent'];
+  return { id: `client:${client.clientId}`, admin, ip: request.ip, userAgent: userAgent?.slice(0, USER_AGENT_MAX) };
+}

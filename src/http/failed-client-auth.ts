@@ -1,0 +1,44 @@
+import type { FastifyRequest } from 'fastify';
+import type { FailedClientAuthLog } from '../application/services/failed-client-auth.js';
+import { assertionIssuer } from '../protocol/client-assertion.js';
+import { extractClientCredentials } from '../protocol/client-credentials.js';
+import { InvalidClient } from '../protocol/errors.js';
+import type { RawParameters } from '../protocol/parameters.js';
+
+/**
+ * Where a client authenticates (/token, /par, /introspect, /revoke), on failure: records an
+ * invalid_client refusal (who was named, the method, the error_description, IP and user agent;
+ * never the secret or the assertion); any other error is not a failed authentication.
+ */
+export function recordIfClientAuthFailed(log: FailedClientAuthLog, request: FastifyRequest, endpoint: string, error: unknown): void {
+  if (!(error instanceof InvalidClient)) return;
+  const { method, clientId } = presented(request.headers.authorization, request.body);
+  log.record({ clientId, method, reason: error.description, endpoint, ip: request.ip, userAgent: request.headers['user-agent'] });
+}
+
+/** recordIfClientAuthFailed for `.catch()`: records, then rethrows. */
+export function recordingFailedClientAuth(log: FailedClientAuthLog, request: FastifyRequest, endpoint: string) {
+  return (error: unknown): never => {
+    recordIfClientAuthFailed(log, request, endpoint, error);
+    throw error;
+  };
+}
+
+/** What the caller presented, read again leniently (the authenticator refused it: it may be malformed). */
+function presented(authorization: string | undefined, body: unknown): { method: string; clientId: string | undefined } {
+  const params: Record<string, string | undefined> = {};
+  if (typeof body === 'object' && body !== null) {
+    for (const name of ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type']) {
+      const value = (body as RawParameters)[name];
+      params[name] = typeof value === 'string' && value !== '' ? value : undefined;
+    }
+  }
+  try {
+    const credentials = extractClientCredentials(authorization, params);
+    const clientId = credentials.method === 'private_key_jwt' ? (credentials.clientId ?? assertionIssuer(credentials.assertion)) : credentials.clientId;
+    return { method: credentials.method, clientId };
+  } catch {
+    // Malformed Basic credentials, or no client_id at all.
+    return { method: authorization !== undefined && /^basic/i.test(authorization) ? 'client_secret_basic' : 'none', clientId: undefined };
+  }
+}

@@ -54,7 +54,7 @@ import { SqliteRoleRepository } from './infrastructure/sqlite/role-repository.js
 import { RoleAccess } from './application/services/role-access.js';
 import { RoleAdmin } from './application/admin/roles.js';
 import { seedRoles } from './application/services/seed-roles.js';
-import { roleFromConfig } from './config/role-to-domain.js';
+import { roleEntryRules, roleFromConfig } from './config/role-api.js';
 import type { ControlPlane } from './application/admin/control-plane.js';
 import { SessionAdmin } from './application/admin/sessions.js';
 import { TokenAdmin } from './application/admin/tokens.js';
@@ -182,21 +182,39 @@ async function openCore(config: LoadedConfig, log: Logger, clock: Clock, db: Db)
 
 /** The control plane's services over the Core: the management API and the CLI call these. */
 function buildControlPlane(core: Core): ControlPlane {
-  const roles = new RoleAdmin(core.roles, {
-    client: (clientId) => core.clients.get(clientId),
-    user: async (ref) => (await core.users.findRecord(ref)) ?? (await core.users.findRecordByUsername(ref)),
-  }, core.audit);
-  const clients = new ClientAdmin({ store: core.clients, rules: clientEntryRules, audit: core.audit, clock: core.clock, roles });
+  const users = new UserAdmin({ users: core.users, rules: userEntryRules, passwords: core.passwords, sessions: core.logout, audit: core.audit, clock: core.clock });
+  const roles = new RoleAdmin({
+    roles: core.roles,
+    rules: roleEntryRules,
+    principals: {
+      client: (clientId) => core.clients.get(clientId),
+      user: (ref) => users.lookup(ref),
+    },
+    audit: core.audit,
+  });
+  const clients = new ClientAdmin({
+    store: core.clients,
+    rules: clientEntryRules,
+    audit: core.audit,
+    clock: core.clock,
+    // Roles named in a client body are checked (in memory) before the client is written.
+    roles: {
+      roleScopes: (name) => core.roles.snapshot().roles.get(name)?.scopes,
+      setClientRoles: (actor, clientId, names) => roles.setClientRoles(actor, clientId, names),
+    },
+    // Its roles' scopes count: a role granting trusty:admin makes its holder an admin client.
+    scopesOf: (client) => core.roleAccess.forClient(client).scopes,
+  });
   return {
     clients,
     serviceAccounts: new ServiceAccountAdmin(clients, { issuer: core.config.issuer, tokenEndpoint: core.config.issuer + PATHS.token }),
+    flush: () => core.audit.flush(),
     scopesOf: (client) => core.roleAccess.forClient(client).scopes,
     roles,
     keys: new KeyAdmin({ keys: core.signingKeys.lifecycle, audit: core.audit, clock: core.clock }),
-    users: new UserAdmin({ users: core.users, rules: userEntryRules, passwords: core.passwords, sessions: core.logout, audit: core.audit, clock: core.clock }),
-    sessions: new SessionAdmin({ sessions: core.sessionRepository, users: core.users, ended: core.logout, audit: core.audit, clock: core.clock }),
-    tokens: new TokenAdmin({ revocations: core.revocations, ended: core.logout, audit: core.audit, clock: core.clock }),
-    flush: () => core.audit.flush(),
+    users,
+    sessions: new SessionAdmin({ sessions: core.sessionRepository, users, ended: core.logout, audit: core.audit, clock: core.clock }),
+    tokens: new TokenAdmin({ revocations: core.revocations, users, ended: core.logout, audit: core.audit, clock: core.clock }),
     audit: new AuditQuery(new SqliteAuditReader(core.db.sqlite), core.audit, core.clock),
   };
 }
@@ -354,7 +372,11 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       // OIDC Back-Channel Logout §2.5: an expired session's clients are told before its row goes.
       const told = await logout.endExpired(now);
       if (told === EXPIRY_NOTICES_PER_PURGE) log.warn({ told }, 'more sessions expired than one purge tells; the others end without a logout token');
-      const report = await purgeExpired(db.kysely, now, { codeRetention: config.tokens.access_token_ttl, auditRetention: config.audit.retention_days * 86400 });
+      const report = await purgeExpired(db.kysely, now, {
+        codeRetention: config.tokens.access_token_ttl,
+        auditRetention: config.audit.retention_days * 86400,
+        failedAuthRetention: config.audit.failed_auth_retention_days * 86400,
+      });
       revocations.forgetExpired(now);
       log.debug({ deleted: report }, 'expired rows purged');
       return report;
@@ -368,12 +390,22 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
     }, SERVER_SECRETS_REFRESH_MS);
     secretsTimer.unref();
     core.signingKeys.followChanges(core.changes);
-    // Prepublishes each key's successor in time and removes expired keys; the first run was at start.
+    // Publishes each signing key's successor and removes expired keys; the first run was at start.
+    // Runs again at the next change of a key's state (a successor that starts signing gets its own
+    // successor published within a second), and at least every KEY_MAINTENANCE_INTERVAL_MS.
     const maintainKeys = () => core.signingKeys.maintain();
-    const keysTimer = setInterval(() => {
-      maintainKeys().catch((error: unknown) => log.error({ err: error }, 'rotating the signing keys failed'));
-    }, KEY_MAINTENANCE_INTERVAL_MS);
-    keysTimer.unref();
+    let keysTimer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const scheduleKeys = () => {
+      if (stopped) return;
+      keysTimer = setTimeout(() => {
+        maintainKeys()
+          .catch((error: unknown) => log.error({ err: error }, 'rotating the signing keys failed'))
+          .finally(scheduleKeys);
+      }, core.signingKeys.nextMaintenanceInMs());
+      keysTimer.unref();
+    };
+    scheduleKeys();
     return {
       deps,
       db,
@@ -382,7 +414,8 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       async close() {
         clearInterval(purgeTimer);
         clearInterval(secretsTimer);
-        clearInterval(keysTimer);
+        stopped = true;
+        clearTimeout(keysTimer);
         await logoutSender.drain();
         failedClientAuth.flush();
         await audit.close();

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { AUDIT_PAGE_MAX, AUDIT_READ_BATCH, auditEntryView, type AuditSearch } from '../application/admin/audit.js';
 import type { AuditEntry } from '../application/ports/audit-reader.js';
-import { withContext, type CliContextFactory } from './context.js';
+import { withContext, type CliContext, type CliContextFactory } from './context.js';
 import { CliError } from './output.js';
 
 /** How often `audit tail -f` looks for new events. */
@@ -26,12 +26,14 @@ function withFilters(command: Command): Command {
   return command
     .option('--event <name>', 'an event name (token.issued) or a prefix ending in .* (client.*)')
     .option('--client <client_id>', 'events about this client')
-    .option('--user <user_id>', 'events about this user')
+    .option('--user <user>', 'events about this user, by id or username')
     .option('--actor <actor>', 'changes made by this actor (client:<id> or cli:<user>)');
 }
 
-function searchOf(options: FilterOptions): AuditSearch {
-  return { event: options.event, clientId: options.client, userId: options.user, actor: options.actor };
+/** The filters; a user given by username is filtered on by its id, which the events carry. */
+async function searchOf(cli: CliContext, options: FilterOptions): Promise<AuditSearch> {
+  const userId = options.user === undefined ? undefined : (await cli.control.users.get(options.user)).id;
+  return { event: options.event, clientId: options.client, userId, actor: options.actor };
 }
 
 /** One line per event: time, event, client, user, actor, ip (`-` for none). */
@@ -42,9 +44,11 @@ export function auditLine(entry: AuditEntry): string {
 
 /**
  * Lines to stdout, waiting while it is full (a slow pipe to a SIEM shipper); once its reader went
- * away (`| head`: EPIPE) `closed` is true and nothing more is written.
+ * away (`| head`: EPIPE) `closed` is true and nothing more is written. Once `stop` aborts (Ctrl-C),
+ * a wait for a full stdout ends and nothing more is written either: an interrupt never waits for
+ * a reader that does not read.
  */
-function stdoutLines() {
+function stdoutLines(stop?: AbortSignal) {
   let closed = false;
   let markClosed: () => void = () => undefined;
   const gone = new Promise<void>((resolve) => (markClosed = resolve));
@@ -58,8 +62,8 @@ function stdoutLines() {
       return closed;
     },
     async write(line: string): Promise<void> {
-      if (closed) return;
-      if (!process.stdout.write(`${line}\n`)) await Promise.race([once(process.stdout, 'drain'), gone]);
+      if (closed || stop?.aborted === true) return;
+      if (!process.stdout.write(`${line}\n`)) await Promise.race([once(process.stdout, 'drain', { signal: stop }).catch(() => undefined), gone]);
     },
     dispose() {
       process.stdout.off('error', onError);
@@ -80,12 +84,13 @@ export function register(program: Command, context: CliContextFactory): void {
   ).action(async (options: FilterOptions & { lines: string; follow?: boolean }) => {
     const count = /^\d{1,3}$/.test(options.lines) ? Number(options.lines) : Number.NaN;
     if (!(count >= 1 && count <= AUDIT_PAGE_MAX)) throw new CliError(`-n must be a whole number from 1 to ${AUDIT_PAGE_MAX}`, 2);
-    const search = searchOf(options);
+    let interrupted = false;
     await withContext(context, async (cli) => {
-      const out = stdoutLines();
-      const print = (entry: AuditEntry) => out.write(cli.json ? JSON.stringify(auditEntryView(entry)) : auditLine(entry));
+      const search = await searchOf(cli, options);
       // Listening before the first line is printed: an interrupt from then on ends cleanly (exit 0).
       const stop = options.follow === true ? interruption() : undefined;
+      const out = stdoutLines(stop?.signal);
+      const print = (entry: AuditEntry) => out.write(cli.json ? JSON.stringify(auditEntryView(entry)) : auditLine(entry));
       try {
         const tail = await cli.control.audit.tail(search, count);
         for (const entry of tail.entries) await print(entry);
@@ -99,10 +104,14 @@ export function register(program: Command, context: CliContextFactory): void {
           if (next.entries.length < AUDIT_READ_BATCH) await sleep(FOLLOW_POLL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
         }
       } finally {
+        interrupted = stop?.signal.aborted === true;
         stop?.dispose();
         out.dispose();
       }
     });
+    // Interrupted while stdout's reader is not reading: what stdout still holds is dropped (the
+    // database is closed, the audit log flushed), or the process would wait for that reader.
+    if (interrupted && process.stdout.writableLength > 0) process.exit(0);
   });
 
   withFilters(
@@ -112,8 +121,9 @@ export function register(program: Command, context: CliContextFactory): void {
       .requiredOption('--since <time>', 'from this time: ISO 8601 (2026-01-31T00:00:00Z), a date, epoch ms, or a duration back from now (24h, 7d)')
       .option('--until <time>', 'before this time (same forms); default: one second ago, where the next export can start'),
   ).action(async (options: FilterOptions & { since: string; until?: string }) => {
-    const search: AuditSearch = { ...searchOf(options), since: options.since, until: options.until ?? String(Date.now() - EXPORT_SETTLE_MS) };
+    const until = options.until ?? String(Date.now() - EXPORT_SETTLE_MS);
     await withContext(context, async (cli) => {
+      const search: AuditSearch = { ...(await searchOf(cli, options)), since: options.since, until };
       const out = stdoutLines();
       try {
         for await (const entry of cli.control.audit.export(search)) {

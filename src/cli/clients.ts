@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { PAGE_MAX, type ClientWithSecret } from '../application/admin/clients.js';
+import type { ClientWithSecret } from '../application/admin/clients.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../application/admin/paging.js';
 import { GRANT_TYPES, SECRET_GRACE_DEFAULT, SECRET_GRACE_MAX, type GrantType } from '../domain/client.js';
 import { withContext, type CliContext, type CliContextFactory } from './context.js';
-import { CliError } from './output.js';
+import { CliError, parseLimit } from './output.js';
 
 const COLUMNS = ['client_id', 'source', 'kind', 'enabled', 'token_endpoint_auth_method', 'grant_types', 'scope', 'owner', 'expires_at'] as const;
 /** A client file is small: a config.yaml entry with at most 20 keys is about 20 KB. */
@@ -53,11 +54,10 @@ export function register(program: Command, context: CliContextFactory): void {
     .option('--disabled', 'only disabled clients')
     .option('--grant-type <type>', `only clients allowed this grant type (${GRANT_TYPES.join(', ')})`)
     .option('--prefix <text>', 'only client_ids starting with this')
-    .option('--limit <n>', `clients per page (1–${PAGE_MAX})`, '50')
+    .option('--limit <n>', `clients per page (1–${MAX_PAGE_SIZE})`, String(DEFAULT_PAGE_SIZE))
     .option('--cursor <cursor>', "the previous page's next_cursor")
     .action(async (options: { source?: string; enabled?: boolean; disabled?: boolean; grantType?: string; prefix?: string; limit: string; cursor?: string }) => {
-      const limit = /^\d{1,3}$/.test(options.limit) ? Number(options.limit) : Number.NaN;
-      if (!(limit >= 1 && limit <= PAGE_MAX)) throw new CliError(`--limit must be an integer from 1 to ${PAGE_MAX}`, 2);
+      const limit = parseLimit(options.limit);
       if (options.source !== undefined && options.source !== 'config' && options.source !== 'api') throw new CliError('--source must be config or api', 2);
       if (options.enabled === true && options.disabled === true) throw new CliError('give at most one of --enabled and --disabled', 2);
       if (options.grantType !== undefined && !(GRANT_TYPES as readonly string[]).includes(options.grantType)) {

@@ -19,7 +19,8 @@ export function register(program: Command, context: CliContextFactory): void {
     .command('rotate')
     .description('Rotate now: the prepublished key signs from now on, the signing one retires, a new successor is prepublished')
     .option('--alg <alg>', 'only this algorithm (ES256, PS256, RS256 or EdDSA); every one by default')
-    .action(async (options: { alg?: string }) => {
-      await withContext(context, async (c) => c.print(await c.control.keys.rotate(c.actor, { alg: options.alg }), ROTATION_COLUMNS));
+    .option('--force', 'even within 300 s of the previous rotation (the new key may be missing from JWKS caches): for a suspected key compromise')
+    .action(async (options: { alg?: string; force?: boolean }) => {
+      await withContext(context, async (c) => c.print(await c.control.keys.rotate(c.actor, { alg: options.alg, force: options.force === true }), ROTATION_COLUMNS));
     });
 }

@@ -39,7 +39,6 @@ export function buildProgram(): Command {
   registerUsers(program, context);
   registerSessions(program, context);
   registerTokens(program, context);
-  void context;
   return program;
 }
 

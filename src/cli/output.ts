@@ -1,3 +1,5 @@
+import { MAX_PAGE_SIZE } from '../application/admin/paging.js';
+
 /** A failure the CLI reports as one line on stderr, with its exit code. */
 export class CliError extends Error {
   constructor(
@@ -6,6 +8,16 @@ export class CliError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * `--limit`: decimal digits only, 1–MAX_PAGE_SIZE (Number() alone would take `0x10`, `1e2`, ` 5`);
+ * else exit 2.
+ */
+export function parseLimit(value: string): number {
+  const limit = /^[0-9]{1,3}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_PAGE_SIZE)) throw new CliError(`--limit must be an integer from 1 to ${MAX_PAGE_SIZE}`, 2);
+  return limit;
 }
 
 /** Longest cell of a human table; longer values are cut with an ellipsis (--json shows them whole). */

@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
-import { roleView, type Principal, type PrincipalRolesView } from '../application/admin/roles.js';
-import { roleChangeFromWire, roleChangeSchema, roleFromConfig } from '../config/role-to-domain.js';
-import { roleSchema } from '../config/schema.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../application/admin/paging.js';
+import type { Principal, PrincipalRolesView } from '../application/admin/roles.js';
 import { withContext, type CliContext, type CliContextFactory } from './context.js';
-import { CliError } from './output.js';
+import { CliError, parseLimit } from './output.js';
 
 const COLUMNS = ['name', 'source', 'scope', 'resources', 'description'] as const;
-const MAX_PAGE = 200;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -29,7 +27,7 @@ function printRoles(context: CliContext, roles: PrincipalRolesView): void {
   if (context.json) return context.print(roles);
   context.print(roles.roles, ['name', 'source']);
   if (roles.effective !== undefined) {
-    process.stdout.write(`effective scope: ${roles.effective.scope}\neffective resources: ${roles.effective.resources.join(' ') || '(none)'}\n`);
+    context.print({ effective_scope: roles.effective.scope, effective_resources: roles.effective.resources.join(' ') || '(none)' });
   }
 }
 
@@ -40,14 +38,12 @@ export function register(program: Command, context: CliContextFactory): void {
   roles
     .command('list')
     .description('List roles in name order')
-    .option('--limit <n>', `roles per page (1–${MAX_PAGE})`, '50')
+    .option('--limit <n>', `roles per page (1–${MAX_PAGE_SIZE})`, String(DEFAULT_PAGE_SIZE))
     .option('--cursor <cursor>', "the previous page's next_cursor")
     .action(async (options: { limit: string; cursor?: string }) => {
-      const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new CliError(`--limit must be an integer from 1 to ${MAX_PAGE}`, 2);
+      const limit = parseLimit(options.limit);
       await withContext(context, async (c) => {
-        const page = c.control.roles.list({ limit, cursor: options.cursor });
-        c.print({ items: page.items.map(roleView), next_cursor: page.nextCursor }, COLUMNS);
+        c.print(await c.control.roles.list({ limit, cursor: options.cursor }), COLUMNS);
       });
     });
 
@@ -55,7 +51,7 @@ export function register(program: Command, context: CliContextFactory): void {
     .command('get <name>')
     .description('Show a role')
     .action(async (name: string) => {
-      await withContext(context, async (c) => c.print(roleView(c.control.roles.get(name))));
+      await withContext(context, async (c) => c.print(await c.control.roles.get(name)));
     });
 
   roles
@@ -65,8 +61,9 @@ export function register(program: Command, context: CliContextFactory): void {
     .option('--resource <url>', 'an RFC 8707 resource the role lets a client ask for (repeatable)', collect, [])
     .option('--description <text>', 'what the role is for')
     .action(async (name: string, options: { scope: string; resource: string[]; description?: string }) => {
-      const entry = roleSchema.parse({ name, scope: options.scope, resources: options.resource, ...(options.description !== undefined ? { description: options.description } : {}) });
-      await withContext(context, async (c) => c.print(roleView(await c.control.roles.create(roleFromConfig(entry, 'api'), c.actor))));
+      // A config.yaml role entry, checked by the service with the file's rules.
+      const entry = { name, scope: options.scope, resources: options.resource, ...(options.description !== undefined ? { description: options.description } : {}) };
+      await withContext(context, async (c) => c.print(await c.control.roles.create(c.actor, entry)));
     });
 
   roles
@@ -77,14 +74,14 @@ export function register(program: Command, context: CliContextFactory): void {
     .option('--clear-resources', 'remove every resource')
     .option('--description <text>', 'the new description ("" removes it)')
     .action(async (name: string, options: { scope?: string; resource: string[]; clearResources?: boolean; description?: string }) => {
-      roleSchema.pick({ name: true }).parse({ name });
       if (options.clearResources === true && options.resource.length > 0) throw new CliError('give --resource or --clear-resources, not both', 2);
-      const change = roleChangeSchema.parse({
-        scope: options.scope,
-        resources: options.clearResources === true ? [] : options.resource.length > 0 ? options.resource : undefined,
-        description: options.description === '' ? null : options.description,
-      });
-      await withContext(context, async (c) => c.print(roleView(await c.control.roles.update(name, roleChangeFromWire(change), c.actor))));
+      // A merge patch of the role entry (as PATCH /roles/{name}): what is not given stays, null removes.
+      const patch = {
+        ...(options.scope !== undefined ? { scope: options.scope } : {}),
+        ...(options.clearResources === true ? { resources: [] } : options.resource.length > 0 ? { resources: options.resource } : {}),
+        ...(options.description !== undefined ? { description: options.description === '' ? null : options.description } : {}),
+      };
+      await withContext(context, async (c) => c.print(await c.control.roles.update(c.actor, name, patch)));
     });
 
   roles
@@ -92,21 +89,20 @@ export function register(program: Command, context: CliContextFactory): void {
     .description('Delete a role made through the API or the CLI, and every assignment of it')
     .action(async (name: string) => {
       await withContext(context, async (c) => {
-        await c.control.roles.delete(name, c.actor);
-        if (c.json) c.print({ deleted: name });
-        else process.stdout.write(`role ${name} deleted\n`);
+        await c.control.roles.delete(c.actor, name);
+        c.print({ name, deleted: true });
       });
     });
 
   withPrincipal(roles.command('assign <role>').description('Give a role to a client or a user')).action(async (role: string, options: PrincipalOptions) => {
     const principal = principalOf(options);
-    await withContext(context, async (c) => printRoles(c, await c.control.roles.assign(role, principal, c.actor)));
+    await withContext(context, async (c) => printRoles(c, await c.control.roles.assign(c.actor, role, principal)));
   });
 
   withPrincipal(roles.command('unassign <role>').description('Take back a role given through the API or the CLI (config.yaml\'s stay)')).action(
     async (role: string, options: PrincipalOptions) => {
       const principal = principalOf(options);
-      await withContext(context, async (c) => printRoles(c, await c.control.roles.unassign(role, principal, c.actor)));
+      await withContext(context, async (c) => printRoles(c, await c.control.roles.unassign(c.actor, role, principal)));
     },
   );
 

@@ -1,8 +1,9 @@
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { PAGE_MAX } from '../application/admin/clients.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../application/admin/paging.js';
 import type { ServiceAccountCreated } from '../application/admin/service-accounts.js';
 import { withContext, type CliContextFactory } from './context.js';
-import { CliError } from './output.js';
+import { CliError, parseLimit } from './output.js';
 
 const COLUMNS = ['client_id', 'enabled', 'token_endpoint_auth_method', 'scope', 'owner', 'expires_at', 'created_at'] as const;
 
@@ -18,8 +19,44 @@ export function expiryOf(value: string | undefined): string | undefined {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** What an operator reads after `service-account create`: the credential once, and how to get a first token. */
-export function firstTokenGuide(account: ServiceAccountCreated): string {
+/**
+ * A new file for a credential (never an existing one: `wx`), mode 0600. `write` writes it and
+ * closes it; `discard` (any failure before that) closes and removes it.
+ */
+function openKeyFile(path: string): { path: string; write(text: string): void; discard(): void } {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (error) {
+    throw new CliError(`--key-out ${path}: cannot create the file (${(error as NodeJS.ErrnoException).code ?? 'error'}); it must not exist yet`, 2);
+  }
+  const close = () => {
+    if (fd === undefined) return;
+    const open = fd;
+    fd = undefined;
+    closeSync(open);
+  };
+  return {
+    path,
+    write(text) {
+      writeSync(fd!, text);
+      close();
+    },
+    discard() {
+      try {
+        close();
+      } finally {
+        rmSync(path, { force: true });
+      }
+    },
+  };
+}
+
+/**
+ * What an operator reads after `service-account create`: the credential once (or the file it was
+ * written to), and how to get a first token.
+ */
+export function firstTokenGuide(account: ServiceAccountCreated, savedTo?: string): string {
   const lines = [
     `Service account ${account.client_id} created.`,
     '',
@@ -32,13 +69,17 @@ export function firstTokenGuide(account: ServiceAccountCreated): string {
   ];
   const insecure = account.issuer.startsWith('http:') ? ', { execute: [client.allowInsecureRequests] }' : '';
   if (account.private_jwk !== undefined) {
-    const file = `${account.client_id}.jwk.json`;
+    const file = savedTo ?? `${account.client_id}.jwk.json`;
     lines.push(
-      'WARNING: the private key below is shown this once. Trusty did not store it: save it now (a secret manager,',
-      `or a file readable by the service only, e.g. ${file}); if it is lost, replace the key with clients set-jwks.`,
-      '',
-      JSON.stringify(account.private_jwk),
-      '',
+      ...(savedTo !== undefined
+        ? [`The private key is in ${savedTo} (mode 0600). Trusty did not store it; if it is lost, replace the key with clients set-jwks.`, '']
+        : [
+            'WARNING: the private key below is shown this once. Trusty did not store it: save it now (a secret manager,',
+            `or a file readable by the service only, e.g. ${file}); if it is lost, replace the key with clients set-jwks.`,
+            '',
+            JSON.stringify(account.private_jwk),
+            '',
+          ]),
       `First token (Node.js 20+, npm install openid-client; the key in ${file}):`,
       '',
       "  import { readFileSync } from 'node:fs';",
@@ -51,10 +92,9 @@ export function firstTokenGuide(account: ServiceAccountCreated): string {
     );
   } else {
     lines.push(
-      'WARNING: the client_secret below is shown this once. Trusty keeps only its digest: save it now.',
-      '',
-      `client_secret:   ${account.client_secret}`,
-      '',
+      ...(savedTo !== undefined
+        ? [`The client_secret is in ${savedTo} (mode 0600). Trusty keeps only its digest.`, '']
+        : ['WARNING: the client_secret below is shown this once. Trusty keeps only its digest: save it now.', '', `client_secret:   ${account.client_secret}`, '']),
       'First token (curl; the secret in $CLIENT_SECRET):',
       '',
       `  curl -s -u '${account.client_id}':"$CLIENT_SECRET" -d grant_type=client_credentials -d scope='${account.scope}' ${account.token_endpoint}`,
@@ -80,20 +120,35 @@ export function register(program: Command, context: CliContextFactory): void {
     .option('--expires <date>', 'when it stops working: a date (2027-01-01, midnight UTC) or an ISO 8601 date-time')
     .option('--resource <url>', 'an RFC 8707 resource (token audience) it may ask for; repeatable', collect)
     .option('--role <name>', 'a role to give it; repeatable', collect)
-    .action(async (name: string, options: { scope: string; secret?: boolean; owner?: string; description?: string; expires?: string; resource?: string[]; role?: string[] }) => {
+    .option('--key-out <file>', 'write the private JWK (or the secret) to this new file, readable by its owner only (0600), instead of printing it')
+    .action(async (name: string, options: { scope: string; secret?: boolean; owner?: string; description?: string; expires?: string; resource?: string[]; role?: string[]; keyOut?: string }) => {
       const expiresAt = expiryOf(options.expires);
       await withContext(context, async (c) => {
-        const account = await c.control.serviceAccounts.create(c.actor, {
-          name,
-          scope: options.scope,
-          auth: options.secret === true ? 'client_secret' : 'private_key_jwt',
-          ...(options.owner !== undefined ? { owner: options.owner } : {}),
-          ...(options.description !== undefined ? { description: options.description } : {}),
-          ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
-          ...(options.resource !== undefined ? { resources: options.resource } : {}),
-          ...(options.role !== undefined ? { roles: options.role } : {}),
-        });
-        if (c.json) c.print(account);
+        // Opened once the database is (a bad config leaves no file), before the account exists (a
+        // credential shown once must not be lost to a bad path); removed if anything fails before it is written.
+        const keyOut = options.keyOut === undefined ? undefined : openKeyFile(options.keyOut);
+        let account: ServiceAccountCreated;
+        try {
+          account = await c.control.serviceAccounts.create(c.actor, {
+            name,
+            scope: options.scope,
+            auth: options.secret === true ? 'client_secret' : 'private_key_jwt',
+            ...(options.owner !== undefined ? { owner: options.owner } : {}),
+            ...(options.description !== undefined ? { description: options.description } : {}),
+            ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
+            ...(options.resource !== undefined ? { resources: options.resource } : {}),
+            ...(options.role !== undefined ? { roles: options.role } : {}),
+          });
+          keyOut?.write(account.private_jwk !== undefined ? `${JSON.stringify(account.private_jwk)}\n` : `${account.client_secret}\n`);
+        } catch (error) {
+          keyOut?.discard();
+          throw error;
+        }
+        if (keyOut !== undefined) {
+          const { private_jwk: _key, client_secret: _secret, ...rest } = account;
+          if (c.json) c.print({ ...rest, credential_file: keyOut.path });
+          else process.stdout.write(firstTokenGuide(account, keyOut.path));
+        } else if (c.json) c.print(account);
         else process.stdout.write(firstTokenGuide(account));
       });
     });
@@ -104,11 +159,10 @@ export function register(program: Command, context: CliContextFactory): void {
     .option('--enabled', 'only enabled ones')
     .option('--disabled', 'only disabled ones')
     .option('--prefix <text>', 'only client_ids starting with this')
-    .option('--limit <n>', `per page (1–${PAGE_MAX})`, '50')
+    .option('--limit <n>', `per page (1–${MAX_PAGE_SIZE})`, String(DEFAULT_PAGE_SIZE))
     .option('--cursor <cursor>', "the previous page's next_cursor")
     .action(async (options: { enabled?: boolean; disabled?: boolean; prefix?: string; limit: string; cursor?: string }) => {
-      const limit = /^\d{1,3}$/.test(options.limit) ? Number(options.limit) : Number.NaN;
-      if (!(limit >= 1 && limit <= PAGE_MAX)) throw new CliError(`--limit must be an integer from 1 to ${PAGE_MAX}`, 2);
+      const limit = parseLimit(options.limit);
       if (options.enabled === true && options.disabled === true) throw new CliError('give at most one of --enabled and --disabled', 2);
       await withContext(context, async (c) => {
         const page = await c.control.serviceAccounts.list({

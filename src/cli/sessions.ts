@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../application/admin/paging.js';
 import { withContext, type CliContextFactory } from './context.js';
-import { CliError } from './output.js';
+import { parseLimit } from './output.js';
 
 const COLUMNS = ['sid', 'auth_time', 'expires_at', 'client_ids'] as const;
-const MAX_PAGE = 200;
 
 /** `trusty sessions …`: users' SSO sessions (docs/users.md). */
 export function register(program: Command, context: CliContextFactory): void {
@@ -12,15 +12,13 @@ export function register(program: Command, context: CliContextFactory): void {
   sessions
     .command('list')
     .description("List a user's live sessions, newest first")
-    .requiredOption('--user <user>', 'the user, by username or id')
-    .option('--limit <n>', `sessions per page (1–${MAX_PAGE})`, '50')
+    .requiredOption('--user <user>', 'the user, by id or username')
+    .option('--limit <n>', `sessions per page (1–${MAX_PAGE_SIZE})`, String(DEFAULT_PAGE_SIZE))
     .option('--cursor <cursor>', "the previous page's next_cursor")
     .action(async (options: { user: string; limit: string; cursor?: string }) => {
-      const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new CliError(`--limit must be an integer from 1 to ${MAX_PAGE}`, 2);
+      const limit = parseLimit(options.limit);
       await withContext(context, async (c) => {
-        const user = await c.control.users.resolve(options.user);
-        c.print(await c.control.sessions.list(user.id, { limit, cursor: options.cursor }), COLUMNS);
+        c.print(await c.control.sessions.list(options.user, { limit, cursor: options.cursor }), COLUMNS);
       });
     });
 

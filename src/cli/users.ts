@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../application/admin/paging.js';
 import { withContext, type CliContext, type CliContextFactory } from './context.js';
-import { CliError } from './output.js';
+import { CliError, parseLimit } from './output.js';
 
 const COLUMNS = ['id', 'username', 'source', 'enabled', 'created_at', 'updated_at'] as const;
-const MAX_PAGE = 200;
 /** A password read from stdin is at most 72 bytes (bcrypt's limit); anything far longer is a mistake. */
 const MAX_STDIN = 4096;
 
@@ -34,7 +34,7 @@ function printUser(c: CliContext, user: { readonly password?: string }): void {
   if (!c.json && typeof user.password === 'string') process.stderr.write('The password above is shown this once: keep it now.\n');
 }
 
-/** `trusty users …`: end-users (docs/users.md); a user is named by username or id. */
+/** `trusty users …`: end-users (docs/users.md); a user is named by id or username (UserAdmin.lookup). */
 export function register(program: Command, context: CliContextFactory): void {
   const users = program.command('users').description("End-users: config.yaml's are read-only here; those made by the API or the CLI are managed");
 
@@ -45,11 +45,10 @@ export function register(program: Command, context: CliContextFactory): void {
     .option('--enabled', 'only enabled users')
     .option('--disabled', 'only disabled users')
     .option('--prefix <text>', 'only usernames starting with this')
-    .option('--limit <n>', `users per page (1–${MAX_PAGE})`, '50')
+    .option('--limit <n>', `users per page (1–${MAX_PAGE_SIZE})`, String(DEFAULT_PAGE_SIZE))
     .option('--cursor <cursor>', "the previous page's next_cursor")
     .action(async (options: { source?: string; enabled?: boolean; disabled?: boolean; prefix?: string; limit: string; cursor?: string }) => {
-      const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new CliError(`--limit must be an integer from 1 to ${MAX_PAGE}`, 2);
+      const limit = parseLimit(options.limit);
       if (options.source !== undefined && options.source !== 'config' && options.source !== 'api') throw new CliError('--source must be config or api', 2);
       if (options.enabled === true && options.disabled === true) throw new CliError('give at most one of --enabled and --disabled', 2);
       const enabled = options.enabled === true ? true : options.disabled === true ? false : undefined;
@@ -61,9 +60,9 @@ export function register(program: Command, context: CliContextFactory): void {
 
   users
     .command('get <user>')
-    .description('Show a user (by username or id)')
+    .description('Show a user (by id or username)')
     .action(async (ref: string) => {
-      await withContext(context, async (c) => c.print(await c.control.users.resolve(ref)));
+      await withContext(context, async (c) => c.print(await c.control.users.get(ref)));
     });
 
   users
@@ -87,8 +86,7 @@ export function register(program: Command, context: CliContextFactory): void {
     .action(async (ref: string, options: { claims: string }) => {
       const claims = parseClaims(options.claims);
       await withContext(context, async (c) => {
-        const user = await c.control.users.resolve(ref);
-        c.print(await c.control.users.updateClaims(c.actor, user.id, claims));
+        c.print(await c.control.users.updateClaims(c.actor, ref, claims));
       });
     });
 
@@ -97,8 +95,7 @@ export function register(program: Command, context: CliContextFactory): void {
     .description('Disable a user: no more logins; its sessions (clients told), refresh and access tokens end at once')
     .action(async (ref: string) => {
       await withContext(context, async (c) => {
-        const user = await c.control.users.resolve(ref);
-        c.print(await c.control.users.disable(c.actor, user.id));
+        c.print(await c.control.users.disable(c.actor, ref));
       });
     });
 
@@ -107,8 +104,7 @@ export function register(program: Command, context: CliContextFactory): void {
     .description('Enable a disabled user (nothing it had comes back)')
     .action(async (ref: string) => {
       await withContext(context, async (c) => {
-        const user = await c.control.users.resolve(ref);
-        c.print(await c.control.users.enable(c.actor, user.id));
+        c.print(await c.control.users.enable(c.actor, ref));
       });
     });
 
@@ -119,8 +115,7 @@ export function register(program: Command, context: CliContextFactory): void {
     .action(async (ref: string, options: { passwordStdin?: boolean }) => {
       const password = options.passwordStdin === true ? await passwordFromStdin() : undefined;
       await withContext(context, async (c) => {
-        const user = await c.control.users.resolve(ref);
-        printUser(c, await c.control.users.resetPassword(c.actor, user.id, password));
+        printUser(c, await c.control.users.resetPassword(c.actor, ref, password));
       });
     });
 }

@@ -37,8 +37,11 @@ const ttl = (def: number, min: number, max: number, what: string) =>
 const MAX_INTROSPECTION_AUDIENCES = 50;
 
 /** A public JWK (RFC 7517), as each of a client's `jwks.keys`; the management API adds keys with it. */
+/** RFC 7517 §4: a public JWK's members are strings, numbers, booleans (ext) or arrays of strings (key_ops, x5c). */
+const jwkMember = z.union([z.string().max(16_384), z.number(), z.boolean(), z.array(z.string().max(16_384)).max(20)]);
+
 export const jwk = z
-  .record(z.string(), z.unknown())
+  .record(z.string().max(64), jwkMember)
   .refine((key) => typeof key.kty === 'string', { message: 'must have a kty' })
   .refine((key) => !hasPrivateMembers(key), { message: 'must be a public key (no d, p, q, dp, dq, qi, k)' });
 
@@ -236,8 +239,17 @@ export const configSchema = z
       .strictObject({ bcrypt_cost: z.number().int().min(4).max(15).default(12) })
       .default({ bcrypt_cost: 12 }),
     audit: z
-      .strictObject({ retention_days: z.number().int().min(1).max(3650).default(90).describe('Audit events older than this are deleted') })
-      .default({ retention_days: 90 }),
+      .strictObject({
+        retention_days: z.number().int().min(1).max(3650).default(90).describe('Audit events older than this are deleted'),
+        // Anyone can cause a client.auth_failed row (about 0.1 GB a day at its bound: docs/audit.md).
+        failed_auth_retention_days: z.number().int().min(1).max(3650).optional().describe('client.auth_failed events older than this are deleted; default 7 (retention_days when shorter), at most retention_days'),
+      })
+      .refine((audit) => audit.failed_auth_retention_days === undefined || audit.failed_auth_retention_days <= audit.retention_days, {
+        message: 'must be at most retention_days',
+        path: ['failed_auth_retention_days'],
+      })
+      .transform((audit) => ({ ...audit, failed_auth_retention_days: audit.failed_auth_retention_days ?? Math.min(7, audit.retention_days) }))
+      .default({ retention_days: 90, failed_auth_retention_days: 7 }),
     par: z
       .strictObject({
         // RFC 9126 §2.2: short-lived; FAPI 2.0 §5.3.2.2: under 600 s.
@@ -268,7 +280,7 @@ export const configSchema = z
           .min(1)
           .max(720)
           .default(24)
-          .describe('A new key is in the JWKS this many hours before it signs, so relying parties that cache the JWKS know it (1–720, default 24)'),
+          .describe('A new key is in the JWKS at least this many hours before it signs, so relying parties that cache the JWKS know it (1–720, default 24)'),
       })
       .refine((keys) => keys.prepublish_hours < keys.rotation_interval_days * 24, { message: 'must be shorter than rotation_interval_days (in hours)', path: ['prepublish_hours'] })
       .default({ rotation_interval_days: 90, prepublish_hours: 24 }),

@@ -30,6 +30,9 @@ export function clientFromConfig(entry: ClientConfig): Client {
   };
 }
 
+/** One key of a client's jwks, as config.yaml's schema types it. */
+type ConfigJwk = NonNullable<ClientShape['jwks']>['keys'][number];
+
 /**
  * A domain Client back to config.yaml's wire form, without the secret: what the management API
  * shows and what a PATCH merges into before the whole entry is validated again. Defaults come
@@ -47,7 +50,8 @@ export function clientToConfig(client: Client): Omit<ClientShape, 'client_secret
     scope: client.scopes.join(' '),
     require_consent: client.requireConsent,
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
-    jwks: client.jwks === undefined ? undefined : { keys: client.jwks.keys.map((key) => ({ ...key })) },
+    // Validated as config.yaml's jwk members when stored (strings, numbers, booleans, string arrays).
+    jwks: client.jwks === undefined ? undefined : { keys: client.jwks.keys.map((key) => ({ ...key }) as ConfigJwk) },
     jwks_uri: client.jwksUri,
     resources: [...client.resources],
     resource_server: client.resourceServer,

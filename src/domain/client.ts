@@ -85,11 +85,6 @@ export function isExpired(client: Client, now: number): boolean {
 export const SECRET_GRACE_DEFAULT = 86_400;
 export const SECRET_GRACE_MAX = 2_592_000;
 
-/** Whether a client holds a scope of the control plane (`trusty:`): only trusty:admin may hand one out. */
-export function isPrivileged(client: Pick<Client, 'scopes'>): boolean {
-  return client.scopes.some((scope) => scope.startsWith('trusty:'));
-}
-
 /** Whether the client authenticates with a shared secret (RFC 6749 §2.3.1). */
 export function usesSecret(method: TokenEndpointAuthMethod): boolean {
   return method === 'client_secret_basic' || method === 'client_secret_post';

@@ -63,21 +63,59 @@ describe('signing key states', () => {
 });
 
 describe('scheduled rotation', () => {
-  it('creates nothing while the signing key is more than a prepublication from its end, or already has a successor', () => {
+  it('creates a signing key and its successor, an interval later, when none signs (the first start)', () => {
+    expect(scheduledKeys([], 'EdDSA', T0, POLICY)).toEqual([T0, T0 + 90 * DAY]);
     const one = timelines([key('A', T0)], POLICY.retention);
-    expect(scheduledKeys(one, 'ES256', T0, POLICY)).toEqual([]);
-    expect(scheduledKeys(one, 'ES256', T0 + 89 * DAY - 1, POLICY)).toEqual([]);
-    const two = timelines([key('A', T0), key('B', T0 + 90 * DAY)], POLICY.retention);
-    expect(scheduledKeys(two, 'ES256', T0 + 89 * DAY + 5, POLICY)).toEqual([]);
+    expect(scheduledKeys(one, 'PS256', T0, POLICY)).toEqual([T0, T0 + 90 * DAY]);
+    // A key that signs from a later second (another process, its clock ahead) stays the successor.
+    expect(scheduledKeys(one, 'ES256', T0 - 5, POLICY)).toEqual([T0 - 5]);
   });
 
-  it('creates a signing key when none signs, and a successor due at the end of the interval a prepublication before it', () => {
-    expect(scheduledKeys([], 'EdDSA', T0, POLICY)).toEqual([T0]);
+  it('gives a signing key without a successor one at once, due at the end of its interval, never less than a prepublication later', () => {
     const one = timelines([key('A', T0)], POLICY.retention);
-    expect(scheduledKeys(one, 'PS256', T0, POLICY)).toEqual([T0]);
+    expect(scheduledKeys(one, 'ES256', T0, POLICY)).toEqual([T0 + 90 * DAY]);
+    expect(scheduledKeys(one, 'ES256', T0 + 10 * 60, POLICY)).toEqual([T0 + 90 * DAY]);
     expect(scheduledKeys(one, 'ES256', T0 + 89 * DAY, POLICY)).toEqual([T0 + 90 * DAY]);
+    expect(scheduledKeys(one, 'ES256', T0 + 89 * DAY + 5, POLICY)).toEqual([T0 + 90 * DAY + 5]);
     // Down at the planned time: the successor is still published a full day before it signs.
     expect(scheduledKeys(one, 'ES256', T0 + 120 * DAY, POLICY)).toEqual([T0 + 121 * DAY]);
+  });
+
+  it('creates nothing while the signing key has a successor', () => {
+    const two = timelines([key('A', T0), key('B', T0 + 90 * DAY)], POLICY.retention);
+    for (const at of [T0, T0 + DAY, T0 + 89 * DAY + 5, T0 + 90 * DAY - 1]) expect(scheduledKeys(two, 'ES256', at, POLICY)).toEqual([]);
+    // B signs from its second on, without a successor: one is due.
+    expect(scheduledKeys(two, 'ES256', T0 + 90 * DAY, POLICY)).toEqual([T0 + 180 * DAY]);
+  });
+
+  it('keeps one signing key and one published successor after every maintenance and rotation, for 200 days', () => {
+    let keys: ScheduledKey[] = [];
+    let serial = 0;
+    const add = (activatesAt: number) => keys.push({ kid: `k${serial++}`, alg: 'ES256', createdAt: now, activatesAt });
+    const maintain = () => {
+      scheduledKeys(timelines(keys, POLICY.retention), 'ES256', now, POLICY).forEach(add);
+      keys = keys.filter((k) => !removedKeys(timelines(keys, POLICY.retention), now).includes(k.kid));
+    };
+    const states = () => timelines(keys, POLICY.retention).map((k) => stateAt(k, now));
+    // The maintenance every 10 minutes for 200 days, and on-demand rotations (one a second after another).
+    const rotations = new Set([T0 + 3 * DAY, T0 + 3 * DAY + 1, T0 + 100 * DAY + 7]);
+    const times = [...new Set([...Array.from({ length: (200 * DAY) / 600 }, (_, i) => T0 + i * 600), ...rotations])].sort((a, b) => a - b);
+    let now = T0;
+    for (now of times) {
+      maintain();
+      if (rotations.has(now)) {
+        const timeline = timelines(keys, POLICY.retention);
+        const plan = rotationPlan(timeline, 'ES256', now, POLICY);
+        const [retiring, promoted] = [keys.find((k) => k.kid === plan.retired)!, keys.find((k) => k.kid === plan.promote)!];
+        // The key that signs now was published within a maintenance of the retiring key's activation.
+        expect(promoted.createdAt).toBeLessThanOrEqual(retiring.activatesAt + 600);
+        keys = keys.map((k) => (k === promoted ? { ...k, activatesAt: plan.activatesAt } : k));
+        plan.create.forEach(add);
+      }
+      const counts = states();
+      expect(counts.filter((state) => state === 'active'), `at ${now - T0}`).toHaveLength(1);
+      expect(counts.filter((state) => state === 'prepublished'), `at ${now - T0}`).toHaveLength(1);
+    }
   });
 });
 

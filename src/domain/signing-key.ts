@@ -71,18 +71,23 @@ export function expectedRetirement(key: KeyTimeline, policy: RotationPolicy, now
 
 /**
  * The scheduled rotation of one algorithm: the activation times of the keys to create now.
- * No key signing: one that signs at once (the first start). A signing key without a successor
- * whose interval ends within `prepublish`: a successor activating at that end, yet never before
- * it has been published for `prepublish` (the server may have been down at the planned time).
+ * No key signing: one that signs at once (the first start) and its successor, unless a later key
+ * is published already. A signing key without a successor: a successor at once, activating at the
+ * end of the interval, yet never before it has been published for `prepublish` (the server may
+ * have been down at the planned time). So a successor is always published, long before it signs:
+ * an on-demand rotation activates a key relying parties have had since the previous rotation.
+ * (Between a scheduled activation and the next maintenance, minutes, the new key has none.)
  */
 export function scheduledKeys(keys: readonly KeyTimeline[], alg: SigningAlg, now: number, policy: RotationPolicy): number[] {
   const own = keys.filter((key) => key.alg === alg);
   const active = own.find((key) => stateAt(key, now) === 'active');
-  if (active === undefined) return [now];
+  if (active === undefined) {
+    // A key another process made to sign from a later second (its clock ahead): it stays the
+    // successor, with no second one beside it.
+    return own.some((key) => stateAt(key, now) === 'prepublished') ? [now] : [now, now + policy.interval];
+  }
   if (active.retiresAt !== undefined) return []; // its successor is published already
-  const end = active.activatesAt + policy.interval;
-  if (now < end - policy.prepublish) return [];
-  return [Math.max(end, now + policy.prepublish)];
+  return [Math.max(active.activatesAt + policy.interval, now + policy.prepublish)];
 }
 
 /** An on-demand rotation of one algorithm: which published key to activate and which keys to create. */
@@ -115,6 +120,32 @@ export function rotationPlan(keys: readonly KeyTimeline[], alg: SigningAlg, now:
   if (prepublished.length < 2) create.push(activatesAt + policy.interval);
   return { alg, retired: active?.kid, promote: next?.kid, activatesAt, create, next: prepublished[1]?.kid };
 }
+
+/**
+ * An on-demand rotation sooner than this after the signing key activated is refused (unless
+ * forced): relying parties cache the JWKS this long (src/http/static-documents.ts,
+ * DOCUMENT_MAX_AGE_SECONDS), and the successor that would activate was published only after that
+ * activation. It also stops two rotations racing (the API and the CLI) from chaining.
+ */
+export const MIN_ROTATION_GAP_SECONDS = 300;
+/** At most this many published keys per algorithm: a forced rotation loop cannot grow the JWKS without end. */
+export const MAX_PUBLISHED_KEYS_PER_ALG = 12;
+
+/** Why an on-demand rotation of `alg` is refused now, or undefined. */
+export function rotationRefusal(keys: readonly KeyTimeline[], alg: SigningAlg, now: number, force: boolean): string | undefined {
+  const own = keys.filter((key) => key.alg === alg && stateAt(key, now) !== 'removed');
+  if (own.length >= MAX_PUBLISHED_KEYS_PER_ALG) {
+    return `${alg} has ${own.length} published keys (at most ${MAX_PUBLISHED_KEYS_PER_ALG}): wait until retired ones are removed`;
+  }
+  const active = own.find((key) => stateAt(key, now) === 'active');
+  if (!force && active !== undefined && now - active.activatesAt < MIN_ROTATION_GAP_SECONDS) {
+    return `${alg} was rotated ${now - active.activatesAt} s ago: relying parties may cache the JWKS ${MIN_ROTATION_GAP_SECONDS} s; retry in ${MIN_ROTATION_GAP_SECONDS - (now - active.activatesAt)} s, or force it`;
+  }
+  return undefined;
+}
+
+/** An on-demand rotation refused (see rotationRefusal): the control plane answers 409. */
+export class RotationRefused extends Error {}
 
 /** Keys whose removal time has passed: their rows may go. */
 export function removedKeys(keys: readonly KeyTimeline[], now: number): string[] {

@@ -75,6 +75,14 @@ describe('the management API (CONTRACT: /admin/v1, RFC 9457 problems, trusty:* s
     },
   );
 
+  const paged = ADMIN_ROUTES.filter((r) => r.method === 'GET' && (r.query as { shape?: Record<string, unknown> } | undefined)?.shape?.limit !== undefined);
+  it.each(paged.flatMap((r) => ['0x10', '0', '201', '1e2', '-1'].map((limit) => [`${r.path}?limit=${limit}`, r, limit] as const)))('GET %s is a 400 problem naming limit', async (_name, route, limit) => {
+    const token = route.scope === 'trusty:audit:read' ? auditReader : admin;
+    const response = await adminFetch(server, token, 'GET', `${concrete(route.path)}?limit=${limit}`);
+    expect(response.status).toBe(400);
+    expect(response.body.field).toBe('limit');
+  });
+
   it('refuses a bad token with invalid_token', async () => {
     const response = await adminFetch(server, 'not-a-token', 'GET', '/openapi.json');
     expect(response.status).toBe(200); // the document itself is public
@@ -121,6 +129,18 @@ describe('the management API (CONTRACT: /admin/v1, RFC 9457 problems, trusty:* s
     const missing = await adminFetch(server, admin, 'GET', '/nothing-here');
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ type: 'urn:trusty:problem:not-found', status: 404 });
+  });
+
+  it('answers a deeply nested JSON body with a 400 problem, not a 500', async () => {
+    for (const path of ['/clients', '/users', '/roles']) {
+      const response = await fetch(server.issuer + '/admin/v1' + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: `{"claims":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`,
+      });
+      expect(response.status, path).toBe(400);
+      expect(await response.json()).toMatchObject({ type: 'urn:trusty:problem:invalid-request', detail: 'the JSON body is nested more than 32 levels deep' });
+    }
   });
 
   it('accepts a DPoP-bound admin token with its proof, and refuses it as a Bearer token', async () => {

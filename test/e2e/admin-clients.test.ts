@@ -105,6 +105,48 @@ describe('the clients API refuses', () => {
     expect((await api('PATCH', '/clients/plain', { scope: 'invoices:read trusty:clients:read' })).status).toBe(200);
   });
 
+  it('trusty:clients:write on a client holding trusty:admin through a role: 403, whatever the operation', async () => {
+    expect((await api('POST', '/roles', { name: 'ops', scope: 'trusty:admin' })).status).toBe(201);
+    const created = await api('POST', '/clients', machineEntry('role-ops-bot', { scope: 'reports:read', roles: ['ops'] }));
+    expect(created.status).toBe(201);
+    const key = await makeKey('ES256');
+    for (const [method, path, body] of [
+      ['POST', '/clients/role-ops-bot/secret', {}],
+      ['PATCH', '/clients/role-ops-bot', { description: 'mine now' }],
+      ['PUT', '/clients/role-ops-bot/jwks', { keys: [key.publicJwk] }],
+      ['POST', '/clients/role-ops-bot/disable', undefined],
+      ['DELETE', '/clients/role-ops-bot', undefined],
+    ] as const) {
+      const response = await api(method, path, body, writer);
+      expect(response.status, `${method} ${path}`).toBe(403);
+      expect(response.body.detail).toBe('client role-ops-bot holds trusty: scopes: only a trusty:admin caller may create or change it');
+    }
+    // Its secret still works, and it is still an admin.
+    expect((await token('role-ops-bot', created.body.client_secret, { scope: 'trusty:admin' })).status).toBe(200);
+    // Nor may the writer make such a client, or give an existing one the role: nothing is written.
+    expect((await api('POST', '/clients', machineEntry('role-sneaky', { roles: ['ops'] }), writer)).status).toBe(403);
+    expect((await api('GET', '/clients/role-sneaky')).status).toBe(404);
+    expect((await api('POST', '/clients', machineEntry('role-plain'), writer)).status).toBe(201);
+    expect((await api('PATCH', '/clients/role-plain', { description: 'promoted', roles: ['ops'] }, writer)).status).toBe(403);
+    expect((await api('GET', '/clients/role-plain')).body.description).toBeNull();
+    expect((await auditOf('role-plain')).map((row) => row.event)).toEqual(['client.created']);
+    expect((await auditOf('role-sneaky')).map((row) => row.event)).toEqual([]);
+  });
+
+  it('a PATCH or create naming an unknown role: 400 naming roles.N, and nothing changed or audited', async () => {
+    expect((await api('POST', '/clients', machineEntry('unknown-role'))).status).toBe(201);
+    const patched = await api('PATCH', '/clients/unknown-role', { description: 'changed', roles: ['nope'] });
+    expect(patched.status).toBe(400);
+    expect(patched.body).toMatchObject({ status: 400, field: 'roles.0', detail: 'roles.0: names an unknown role "nope"' });
+    expect((await api('GET', '/clients/unknown-role')).body.description).toBeNull();
+    const created = await api('POST', '/clients', machineEntry('unknown-role-2', { roles: ['nope'] }));
+    expect(created.status).toBe(400);
+    expect(created.body.field).toBe('roles.0');
+    expect((await api('GET', '/clients/unknown-role-2')).status).toBe(404);
+    expect((await auditOf('unknown-role')).map((row) => row.event)).toEqual(['client.created']);
+    expect(await auditOf('unknown-role-2')).toEqual([]);
+  });
+
   it('a config.yaml client: read, never changed (409)', async () => {
     const read = await api('GET', '/clients/web-app', undefined, reader);
     expect(read.status).toBe(200);
@@ -339,6 +381,11 @@ describe('trusty clients, run as a process while the server runs', { timeout: 12
     const { client_secret: fresh } = JSON.parse(rotated.stdout);
     expect((await token('cli-made', body.client_secret)).json.error).toBe('invalid_client');
     expect((await token('cli-made', fresh)).status).toBe(200);
+    for (const limit of ['0x10', '0', '201', '1e2', ' 5', '5.0']) {
+      const bad = await cli('clients', 'list', '--limit', limit);
+      expect(bad.code, limit).toBe(2);
+      expect(bad.stderr).toBe('trusty: --limit must be an integer from 1 to 200\n');
+    }
     const refused = await cli('clients', 'disable', 'web-app');
     expect(refused.code).toBe(4);
     expect(refused.stderr).toBe('trusty: client web-app is declared in config.yaml; change it there\n');

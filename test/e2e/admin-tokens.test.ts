@@ -171,7 +171,7 @@ describe('the CLI (a real process) while the server runs: seen at the next reque
     expect(await active(before, asMachine)).toBe(true);
     const revoked = await cli('--json', 'tokens', 'revoke', '--client', 'machine');
     expect(revoked).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(revoked.stdout)).toEqual({ refresh_tokens: 0, access_tokens: 0, sessions: 0 });
+    expect(JSON.parse(revoked.stdout)).toEqual({ client_id: 'machine', revoked: true, refresh_tokens: 0, access_tokens: 0, sessions: 0 });
     expect(await active(before, asMachine)).toBe(false);
   }, 30_000);
 
@@ -180,7 +180,7 @@ describe('the CLI (a real process) while the server runs: seen at the next reque
     const revoked = await cli('--json', 'tokens', 'revoke', '--user', 'alice');
     expect(revoked.code).toBe(0);
     // Alice's tokens of the previous test's last sign-in too.
-    expect(JSON.parse(revoked.stdout)).toMatchObject({ refresh_tokens: 2, access_tokens: 2 });
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ user_id: await aliceId(), revoked: true, refresh_tokens: 2, access_tokens: 2 });
     expect(await active(alice.access, asRp)).toBe(false);
     expect(await refresh(alice.refresh)).toMatchObject({ status: 400, json: { error: 'invalid_grant' } });
     const events = await api('GET', `/audit?event=tokens.revoked&user_id=${await aliceId()}`);

@@ -311,6 +311,34 @@ describe('management API: a user made through the API', () => {
     expect((await api('GET', '/users?enabled=false')).body.items.map((u: { username: string }) => u.username)).toEqual(['gone']);
     expect((await api('GET', '/users?username_prefix=g')).body.items.map((u: { username: string }) => u.username)).toEqual(['gone', 'grace']);
   });
+
+  it('PATCH: concurrent merge patches all land (each reads, merges and writes in one transaction)', async () => {
+    const user = await createUser({ username: 'many-claims', password: 'p' });
+    const names = Array.from({ length: 8 }, (_, i) => `claim_${i}`);
+    const patched = await Promise.all(names.map((name) => api('PATCH', `/users/${user.id}`, { claims: { [name]: name } })));
+    expect(patched.map((response) => response.status)).toEqual(names.map(() => 200));
+    expect((await api('GET', `/users/${user.id}`)).body.claims).toEqual(Object.fromEntries(names.map((name) => [name, name])));
+    // Started in the same tick, in the server's process: every read would come before any write
+    // if they were not made in the write's transaction.
+    const actor = { id: 'client:admin-bot', admin: true };
+    await Promise.all(names.map((name) => server.trusty.deps.control.users.updateClaims(actor, user.id, { [name]: null, [`${name}_again`]: true })));
+    expect((await api('GET', `/users/${user.id}`)).body.claims).toEqual(Object.fromEntries(names.map((name) => [`${name}_again`, true])));
+  });
+
+  it('takes a user by id or by username everywhere, the id first', async () => {
+    const byName = await api('GET', '/users/ada');
+    expect(byName).toMatchObject({ status: 200, body: { id: ada.id, username: 'ada' } });
+    expect((await api('PATCH', '/users/ada', { claims: { nickname: 'Enchantress' } })).body).toMatchObject({ id: ada.id, claims: { nickname: 'Enchantress' } });
+    expect((await api('GET', '/sessions?user_id=ada')).status).toBe(200);
+    expect((await api('POST', '/tokens/revoke', { user_id: 'ada' })).status).toBe(200);
+    const events = await api('GET', `/audit?event=tokens.revoked&user_id=${ada.id}`);
+    expect(events.body.items[0]).toMatchObject({ user_id: ada.id, actor: 'client:admin-bot' });
+    // A username that is another user's id: the id wins (docs/users.md).
+    const shadow = await createUser({ username: ada.id, password: 'p' });
+    expect((await api('GET', `/users/${ada.id}`)).body).toMatchObject({ id: ada.id, username: 'ada' });
+    expect((await api('GET', `/users/${shadow.id}`)).body).toMatchObject({ id: shadow.id, username: ada.id });
+    expect((await api('POST', `/users/${shadow.id}/disable`)).status).toBe(200);
+  });
 });
 
 describe('API users and config.yaml across restarts', () => {

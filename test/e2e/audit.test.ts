@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILED_AUTH_PER_KEY } from '../../src/application/services/failed-client-auth.js';
 import { adminClientEntry, adminFetch, adminToken } from '../support/admin.js';
@@ -107,6 +108,11 @@ describe('GET /admin/v1/audit', () => {
     const response = await postForm(server.issuer + '/revoke', { token }, { authorization: basic('machine', MACHINE_SECRET), 'user-agent': 'revoker/1.0' });
     expect(response.status).toBe(200);
     expect((await audit('?event=token.revoked&client_id=machine'))[0]).toMatchObject({ ip: '127.0.0.1', user_agent: 'revoker/1.0' });
+    // token.* is token.issued and token.revoked, merged newest first.
+    expect((await audit('?event=token.*&client_id=machine&limit=2')).map((e) => [e.event, e.user_agent])).toEqual([
+      ['token.revoked', 'revoker/1.0'],
+      ['token.issued', 'revoker/1.0'],
+    ]);
   });
 });
 
@@ -151,6 +157,19 @@ describe('failed client authentication', () => {
       { client_id: 'nobody', details: { method: 'client_secret_basic', reason: 'client authentication failed' } },
     ]);
     expect(JSON.stringify(items)).not.toContain(assertion);
+  });
+
+  it('cuts the unverified client_id to 64 characters (saying so) and the user agent to 128', async () => {
+    const claimed = `long-${'c'.repeat(300)}`;
+    const response = await postForm(server.issuer + '/token', { grant_type: 'client_credentials' }, { authorization: basic(claimed, 'guess'), 'user-agent': `scanner/${'u'.repeat(1000)}` });
+    expect(response.status).toBe(401);
+    const items = await audit(`?event=client.auth_failed&client_id=${claimed.slice(0, 64)}`);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      client_id: claimed.slice(0, 64),
+      user_agent: `scanner/${'u'.repeat(120)}`,
+      details: { method: 'client_secret_basic', reason: 'client authentication failed', endpoint: '/token', client_id_truncated: true },
+    });
   });
 });
 
@@ -230,6 +249,49 @@ describe('trusty audit (the CLI, as a process, while the server runs)', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  }, 30_000);
+
+  it('tail -f takes --user by username; on SIGINT it exits at once even while its reader is not reading', async () => {
+    const created = await adminFetch(server, admin, 'POST', '/users', { username: 'chatty', password: 'chatty-password' });
+    expect(created.status).toBe(201);
+    // 100 events of about 14 kB (claims before and after): 1.4 MB, several times what the socket
+    // pair between the processes and both sides' buffers hold (about 350 kB on Linux by default).
+    for (let i = 0; i < 100; i++) {
+      expect((await adminFetch(server, admin, 'PATCH', `/users/${created.body.id}`, { claims: { note: `${i}:${'x'.repeat(7000)}` } })).status).toBe(200);
+    }
+    // The server writes its events up to 25 ms later.
+    for (let tries = 0; (await audit(`?user_id=${created.body.id}&limit=200`)).length < 101; tries++) {
+      expect(tries).toBeLessThan(100);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const child = spawnCli(['--config', server.configPath, '--json', 'audit', 'tail', '-f', '-n', '200', '--user', 'chatty']);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      // Nothing is read until it exits: its stdout fills up and its writes wait. (A 'readable'
+      // listener stays on, or Node would drain the stream, unread, once the process exits.)
+      child.stdout.on('readable', () => undefined);
+      await once(child.stdout, 'readable');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      // What it wrote before: whole events about chatty, not all 101 (the last line may be cut).
+      let stdout = '';
+      for await (const chunk of child.stdout) stdout += String(chunk);
+      const lines = stdout.split('\n').slice(0, -1);
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.length).toBeLessThan(101);
+      const entries = lines.map((line) => JSON.parse(line) as Entry);
+      for (const entry of entries) expect(entry).toMatchObject({ user_id: created.body.id });
+      // In order, none missing: user.created, then the notes 0, 1, 2…
+      const notes = entries.map((entry) => String((entry.details?.after as { claims?: { note?: string } } | undefined)?.claims?.note ?? '').split(':')[0]);
+      expect(notes).toEqual(['', ...Array.from({ length: entries.length - 1 }, (_, i) => String(i))]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('refuses an unknown --user with exit code 3', async () => {
+    expect(await cli('audit', 'tail', '--user', 'nobody')).toMatchObject({ code: 3, stderr: 'trusty: user nobody was not found\n' });
   }, 30_000);
 
   it('export --since 1h prints JSON lines, oldest first, one event per line', async () => {

@@ -129,6 +129,21 @@ describe('/admin/v1/roles refuses', () => {
     expect((await adminFetch(server, reader, 'PUT', '/clients/machine/roles', { roles: [] })).status).toBe(403);
   });
 
+  it("a user's roles to trusty:clients:read and trusty:clients:write (403): users are trusty:admin's", async () => {
+    // The roles claim is what relying parties authorize users on: setting it is a user operation.
+    const reader = await adminToken(server, 'reader');
+    for (const token of [reader, writer]) {
+      const read = await adminFetch(server, token, 'GET', '/users/alice/roles');
+      expect(read.status).toBe(403);
+      expect(read.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+      expect((await adminFetch(server, token, 'PUT', '/users/alice/roles', { roles: [] })).status).toBe(403);
+    }
+    expect((await adminFetch(server, admin, 'GET', '/users/alice/roles')).body.roles).toEqual([
+      { name: 'billing', source: 'config' },
+      { name: 'support', source: 'config' },
+    ]);
+  });
+
   it('a role granting trusty:admin, or its assignment, to trusty:clients:write (403): no escalation', async () => {
     const create = await adminFetch(server, writer, 'POST', '/roles', { name: 'root', scope: 'trusty:admin' });
     expect(create.status).toBe(403);
@@ -176,7 +191,15 @@ describe('roles through the management API', () => {
     expect((await machineToken(['scope', 'payments:send'])).status).toBe(400);
     const created = await adminFetch(server, writer, 'POST', '/roles', { name: 'payments', scope: 'payments:send', resources: ['https://pay.example/'] });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'payments', scope: 'payments:send', resources: ['https://pay.example/'], source: 'api', description: null });
+    expect(created.body).toEqual({
+      name: 'payments',
+      scope: 'payments:send',
+      resources: ['https://pay.example/'],
+      source: 'api',
+      description: null,
+      created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      updated_at: created.body.created_at,
+    });
     const assigned = await adminFetch(server, writer, 'PUT', '/clients/machine/roles', { roles: ['payments'] });
     expect(assigned.status).toBe(200);
     expect(assigned.body).toEqual({
@@ -202,7 +225,7 @@ describe('roles through the management API', () => {
   });
 
   it('API assignments sit beside config.yaml\'s on a config user, which stay', async () => {
-    const alice = await adminFetch(server, writer, 'PUT', '/users/alice/roles', { roles: ['payments'] });
+    const alice = await adminFetch(server, admin, 'PUT', '/users/alice/roles', { roles: ['payments'] });
     expect(alice.status).toBe(200);
     expect(alice.body).toEqual({
       roles: [
@@ -211,7 +234,7 @@ describe('roles through the management API', () => {
         { name: 'support', source: 'config' },
       ],
     });
-    expect((await adminFetch(server, writer, 'PUT', '/users/alice/roles', { roles: [] })).body.roles).toHaveLength(2);
+    expect((await adminFetch(server, admin, 'PUT', '/users/alice/roles', { roles: [] })).body.roles).toHaveLength(2);
   });
 
   it('a role granting trusty:admin makes its holder an admin, and taking it back ends that at once', async () => {
@@ -241,6 +264,10 @@ describe('trusty roles (the CLI, a real process, while the server runs)', () => 
     expect((await cli('roles', 'assign', 'billing', '--client', 'nobody')).code).toBe(3);
     expect((await cli('roles', 'delete', 'billing')).code).toBe(4);
     expect((await cli('roles', 'assign', 'billing')).code).toBe(2);
+    // --limit is a decimal integer from 1 to 200 (not 0x10, not 1e2).
+    const hex = await cli('roles', 'list', '--limit', '0x10');
+    expect(hex.code).toBe(2);
+    expect(hex.stderr).toContain('--limit');
   }, 90_000);
 
   it('creates and assigns a role; the next token request has its scope', async () => {
@@ -259,6 +286,9 @@ describe('trusty roles (the CLI, a real process, while the server runs)', () => 
 
     expect((await cli('roles', 'unassign', 'reports', '--client', 'machine')).code).toBe(0);
     expect((await machineToken(['scope', 'reports:export'])).status).toBe(400);
+    const deleted = await cli('--json', 'roles', 'delete', 'reports');
+    expect(deleted.code).toBe(0);
+    expect(JSON.parse(deleted.stdout)).toEqual({ name: 'reports', deleted: true });
   }, 60_000);
 });
 

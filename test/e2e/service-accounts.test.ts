@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import * as oidc from 'openid-client';
@@ -193,6 +195,30 @@ describe('trusty service-account create, run as a process while the server runs'
     expect(issued.status).toBe(200);
   });
 
+  it('--key-out: the file is not left behind when the command fails before or while creating the account', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trusty-key-out-'));
+    try {
+      const badConfig = await runCli(['--config', join(dir, 'missing.yaml'), 'service-account', 'create', 'no-config-agent', '--scope', 'a', '--key-out', join(dir, 'a.jwk.json')]);
+      expect(badConfig.code).not.toBe(0);
+      expect(existsSync(join(dir, 'a.jwk.json'))).toBe(false);
+      const taken = await cli('service-account', 'create', 'cli-agent', '--scope', 'a', '--key-out', join(dir, 'b.jwk.json'));
+      expect(taken.code).toBe(4);
+      expect(existsSync(join(dir, 'b.jwk.json'))).toBe(false);
+      const saved = await cli('--json', 'service-account', 'create', 'file-agent', '--scope', 'invoices:read', '--key-out', join(dir, 'c.jwk.json'));
+      expect(saved.code).toBe(0);
+      expect(JSON.parse(saved.stdout)).toMatchObject({ client_id: 'file-agent', credential_file: join(dir, 'c.jwk.json') });
+      expect(statSync(join(dir, 'c.jwk.json')).mode & 0o777).toBe(0o600);
+      const jwk = JSON.parse(readFileSync(join(dir, 'c.jwk.json'), 'utf8'));
+      expect((await tokenWithKey('file-agent', jwk)).status).toBe(200);
+      // An existing file is never overwritten: exit 2, and no account is made.
+      const exists = await cli('service-account', 'create', 'clash-agent', '--scope', 'a', '--key-out', join(dir, 'c.jwk.json'));
+      expect(exists.code).toBe(2);
+      expect((await api('GET', '/clients/clash-agent', undefined, admin)).status).toBe(404);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses bad input with exit code 2, an existing name with 4', async () => {
     const badDate = await cli('service-account', 'create', 'late-agent', '--scope', 'a', '--expires', 'next week');
     expect(badDate.code).toBe(2);
@@ -220,5 +246,18 @@ describe('expiry', () => {
     expect(refused.status).toBe(401);
     expect(refused.json.error).toBe('invalid_client');
     expect((await api('GET', '/service-accounts?client_id_prefix=temp-', undefined, admin)).body.items[0]).toMatchObject({ client_id: 'temp-agent', enabled: true, expires_at: expiresAt });
+  });
+
+  it('given a later expiry, or none, once expired: it works again, but its tokens from before stay dead', async () => {
+    const expiresAt = new Date((server.clock.now() + 120) * 1000).toISOString();
+    const { body: account } = await api('POST', '/service-accounts', { client_id: 'revived-agent', scope: 'invoices:read', expires_at: expiresAt });
+    const earlier = (await tokenWithKey('revived-agent', account.private_jwk)).json.access_token as string;
+    server.clock.advance(121);
+    expect((await introspect(earlier)).json).toEqual({ active: false });
+    expect((await api('PATCH', '/clients/revived-agent', { expires_at: null }, admin)).status).toBe(200);
+    // The token's exp (600 s) is still ahead: only its iat, before the expiry, keeps it dead.
+    expect((await introspect(earlier)).json).toEqual({ active: false });
+    const fresh = (await tokenWithKey('revived-agent', account.private_jwk)).json.access_token as string;
+    expect((await introspect(fresh)).json).toMatchObject({ active: true, client_id: 'revived-agent' });
   });
 });

@@ -10,6 +10,8 @@ export const AUDIT_PAGE_DEFAULT = 50;
 export const AUDIT_READ_BATCH = 500;
 /** Filter values longer than this are refused (client ids, user ids and actors are shorter). */
 export const AUDIT_FILTER_MAX_LENGTH = 256;
+/** `tail` reads at most this many pages to find its events (a page may hold few: AuditPage). */
+export const AUDIT_TAIL_PAGES = 10;
 
 /** What to read: every member narrows. Wire names in the API are snake_case (client_id, user_id). */
 export interface AuditSearch {
@@ -62,18 +64,18 @@ export class AuditQuery {
     private readonly clock: Clock,
   ) {}
 
-  /** Newest first, one page; `cursor` is the previous page's nextCursor. */
+  /**
+   * Newest first, one page; `cursor` is the previous page's nextCursor. A page may hold fewer
+   * events than `limit`, even none, and still have a nextCursor: its cost is bounded (AuditPage).
+   */
   async list(search: AuditSearch, page: { readonly limit?: number | undefined; readonly cursor?: string | undefined } = {}): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
     const limit = page.limit ?? AUDIT_PAGE_DEFAULT;
     if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX) throw new InvalidField('limit', `must be an integer from 1 to ${AUDIT_PAGE_MAX}`);
     const filter = this.filterOf(search);
     const before = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     await this.log.flush();
-    // One more than asked tells whether another page exists.
-    const entries = await this.reader.newest(filter, limit + 1, before);
-    const items = entries.slice(0, limit);
-    const last = items.at(-1);
-    return { items, nextCursor: entries.length > limit && last !== undefined ? encodeCursor(last) : null };
+    const { entries, next } = await this.reader.newest(filter, limit, before);
+    return { items: entries, nextCursor: next === null ? null : encodeCursor(next) };
   }
 
   /** The last `count` events (1–200), oldest first, and where to follow from. */
@@ -82,8 +84,14 @@ export class AuditQuery {
     const filter = this.filterOf(search);
     await this.log.flush();
     const lastId = await this.reader.lastId();
-    // Anything written after lastId is left to follow(), so nothing is shown twice.
-    const entries = (await this.reader.newest(filter, count)).filter((entry) => entry.id <= lastId);
+    const entries: AuditEntry[] = [];
+    let before: AuditPosition | null | undefined;
+    for (let pages = 0; pages < AUDIT_TAIL_PAGES && entries.length < count && before !== null; pages++) {
+      const page = await this.reader.newest(filter, count - entries.length, before);
+      // Anything written after lastId is left to follow(), so nothing is shown twice.
+      entries.push(...page.entries.filter((entry) => entry.id <= lastId));
+      before = page.next;
+    }
     return { entries: entries.reverse(), lastId };
   }
 
@@ -102,13 +110,11 @@ export class AuditQuery {
   async *export(search: AuditSearch): AsyncGenerator<AuditEntry> {
     const filter = this.filterOf(search);
     await this.log.flush();
-    let after: AuditPosition | undefined;
-    for (;;) {
-      const entries = await this.reader.oldest(filter, AUDIT_READ_BATCH, after);
-      yield* entries;
-      const last = entries.at(-1);
-      if (entries.length < AUDIT_READ_BATCH || last === undefined) return;
-      after = last;
+    let after: AuditPosition | null | undefined;
+    while (after !== null) {
+      const page = await this.reader.oldest(filter, AUDIT_READ_BATCH, after);
+      yield* page.entries;
+      after = page.next;
     }
   }
 

@@ -67,4 +67,7 @@ export function recordChange(
       ...(after !== undefined ? { after: withoutSecrets(after) } : {}),
     },
   });
+  // Written now rather than within the usual batching delay: a management change committed a
+  // moment ago must not lose its audit row to a crash (a handful of rows a day, off the hot path).
+  void audit.flush();
 }

@@ -1,14 +1,16 @@
-import { isPrivileged, SECRET_GRACE_DEFAULT, SECRET_GRACE_MAX, usesSecret, type Client, type GrantType } from '../../domain/client.js';
+import { SECRET_GRACE_DEFAULT, SECRET_GRACE_MAX, usesSecret, type Client } from '../../domain/client.js';
+import { grantsControlPlaneScope, MAX_ROLES_PER_PRINCIPAL } from '../../domain/role.js';
 import { randomToken, sha256 } from '../../protocol/random.js';
 import type { ClientEntry, ClientEntryRules } from '../ports/client-entries.js';
 import type { Clock } from '../ports/clock.js';
-import type { AuditLog, ClientKind, ClientRecord, ClientStore, ClientWrite, RecordSource } from '../ports/repositories.js';
+import type { AuditLog, ClientKind, ClientRecord, ClientStore, ClientWrite } from '../ports/repositories.js';
 import { recordChange, type Actor } from './changes.js';
+import { clientView, decodeClientCursor, editableOf, encodeClientCursor, type ClientListQuery, type ClientView, type ClientWithSecret } from './client-views.js';
 import { Conflict, Forbidden, InvalidField, NotFound } from './errors.js';
+import { isoOf, pageSize, type Page } from './paging.js';
 
-/** Page sizes of every list (limit), and the default. */
-export const PAGE_MAX = 200;
-export const PAGE_DEFAULT = 50;
+export type { ClientListQuery, ClientView, ClientWithSecret } from './client-views.js';
+
 /** Longest client_id prefix filter (a client_id has at most 128 characters). */
 const PREFIX_MAX = 128;
 /** Keys a client's jwks may hold (config.yaml's limit). */
@@ -16,47 +18,12 @@ export const JWKS_MAX_KEYS = 20;
 /** Generated secrets: 32 random bytes, base64url (256 bits). */
 const SECRET_BYTES = 32;
 
-export interface ClientListQuery {
-  /** 1–200, default 50. */
-  readonly limit?: number | undefined;
-  /** The previous page's next_cursor. */
-  readonly cursor?: string | undefined;
-  readonly source?: RecordSource | undefined;
-  readonly enabled?: boolean | undefined;
-  readonly grantType?: GrantType | undefined;
-  readonly clientIdPrefix?: string | undefined;
-  readonly kind?: ClientKind | undefined;
-}
-
-/**
- * A client as reads show it: config.yaml's wire names (no secret, no digest) and the control
- * plane's fields. Times are ISO 8601.
- */
-export type ClientView = Record<string, unknown> & {
-  readonly client_id: string;
-  readonly source: RecordSource;
-  readonly kind: ClientKind;
-  readonly enabled: boolean;
-  readonly owner: string | null;
-  readonly description: string | null;
-  readonly expires_at: string | null;
-  /** After a rotation: until when the previous secret is still accepted. */
-  readonly previous_secret_expires_at: string | null;
-  readonly created_at: string;
-  readonly updated_at: string;
-};
-
-/** A write's answer: the client, and a secret the server generated (shown this once, never stored). */
-export type ClientWithSecret = ClientView & { readonly client_secret?: string };
-
-export interface Page<T> {
-  readonly items: T[];
-  readonly next_cursor: string | null;
-}
-
-/** Gives a client its roles (RoleAdmin): a create or update body may name them (`roles`). */
+/** The roles a create or update body may name (`roles`), and their assignment (RoleAdmin). */
 export interface ClientRoles {
-  setClientRoles(clientId: string, roles: readonly string[], actor: Actor): Promise<unknown>;
+  /** The scopes of the role of that name; undefined when there is none (a read from memory). */
+  roleScopes(name: string): readonly string[] | undefined;
+  /** Replaces the API-given roles of the client (RoleAdmin.setClientRoles; config.yaml's stay). */
+  setClientRoles(actor: Actor, clientId: string, roles: readonly string[]): Promise<unknown>;
 }
 
 export interface ClientAdminDeps {
@@ -65,28 +32,39 @@ export interface ClientAdminDeps {
   readonly audit: AuditLog;
   readonly clock: Clock;
   readonly roles?: ClientRoles | undefined;
+  /**
+   * The scopes the client holds now, its roles' included (ControlPlane.scopesOf): a role granting
+   * trusty:admin makes its holder an admin client. Default: the client's own scope.
+   */
+  readonly scopesOf?: ((client: Client) => readonly string[]) | undefined;
+}
+
+/** Roles a body names, checked to exist, and the scopes they give. */
+interface WantedRoles {
+  readonly names: readonly string[];
+  readonly scopes: readonly string[];
 }
 
 /**
  * Clients through the control plane (the management API and the CLI). Rows from config.yaml
  * may be read, not changed: the file owns them. Every change is audited with before and after
  * (never a secret), and recorded as a control change so every process drops its client cache.
- * A client holding a `trusty:` scope is written by a trusty:admin actor only, else
- * trusty:clients:write would reach the whole control plane (by creating such a client, or by
- * taking over an existing one: a new secret, a key of its own).
+ * A client holding a `trusty:` scope, its own or through a role, is written by a trusty:admin
+ * actor only, else trusty:clients:write would reach the whole control plane (by creating such a
+ * client, or by taking over an existing one: a new secret, a key of its own). Every refusal comes
+ * before anything is written or audited.
  */
 export class ClientAdmin {
   constructor(private readonly deps: ClientAdminDeps) {}
 
   async list(query: ClientListQuery = {}): Promise<Page<ClientView>> {
-    const limit = query.limit ?? PAGE_DEFAULT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) throw new InvalidField('limit', `must be an integer from 1 to ${PAGE_MAX}`);
+    const limit = pageSize(query.limit);
     if (query.clientIdPrefix !== undefined && query.clientIdPrefix.length > PREFIX_MAX) {
       throw new InvalidField('client_id_prefix', `must be at most ${PREFIX_MAX} characters`);
     }
     const records = await this.deps.store.page({
       limit: limit + 1,
-      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      after: query.cursor === undefined ? undefined : decodeClientCursor(query.cursor),
       source: query.source,
       enabled: query.enabled,
       grantType: query.grantType,
@@ -95,7 +73,7 @@ export class ClientAdmin {
     });
     const items = records.slice(0, limit);
     const more = records.length > limit;
-    return { items: items.map((record) => this.view(record)), next_cursor: more ? encodeCursor(items.at(-1)!.client.clientId) : null };
+    return { items: items.map((record) => this.view(record)), next_cursor: more ? encodeClientCursor(items.at(-1)!.client.clientId) : null };
   }
 
   /** Any client, disabled ones too. */
@@ -115,7 +93,8 @@ export class ClientAdmin {
       input = { ...input, client_secret: secret };
     }
     const checked = this.check(input);
-    this.mayHold(actor, checked.client);
+    const roles = this.wantedRoles(input.roles);
+    this.mayHold(actor, checked.client, roles);
     this.inFuture(checked.expiresAt);
     const write: ClientWrite = {
       client: { ...checked.client, expiresAt: checked.expiresAt },
@@ -125,14 +104,12 @@ export class ClientAdmin {
       description: checked.description,
     };
     const clientId = checked.client.clientId;
-    const roles = rolesOf(input);
-    if (roles.length > 0 && this.deps.roles === undefined) throw new InvalidField('roles', 'cannot be given here: use the roles API');
     if (!(await this.deps.store.insert(write, 'api'))) throw new Conflict(`client ${clientId} already exists`);
-    if (roles.length > 0) {
+    if (roles !== undefined && roles.names.length > 0) {
       try {
-        await this.deps.roles!.setClientRoles(clientId, roles, actor);
+        await this.deps.roles!.setClientRoles(actor, clientId, roles.names);
       } catch (error) {
-        // An unknown role, or one this actor may not give: the client is not left half made.
+        // A role deleted since it was checked: the client is not left half made.
         await this.deps.store.delete(clientId, () => undefined);
         throw error;
       }
@@ -151,16 +128,16 @@ export class ClientAdmin {
     const body = asObject(patch);
     if (body.client_secret !== undefined) throw new InvalidField('client_secret', 'is changed with POST /clients/{id}/secret (trusty clients rotate-secret)');
     if (body.client_id !== undefined && body.client_id !== clientId) throw new InvalidField('client_id', 'cannot be changed (create a new client)');
+    // Checked first: a refused request changes nothing (null: the API gives none).
+    const roles = this.wantedRoles(body.roles === null ? [] : body.roles);
     let secret: string | undefined;
     const after = await this.rewrite(actor, clientId, 'client.updated', (wire) => mergePatch(wire, body), {
       // An expired client may be changed without being given a new date; a new date must be ahead.
       newExpiry: body.expires_at !== undefined && body.expires_at !== null,
       generated: (generated) => (secret = generated),
+      roles,
     });
-    if (body.roles !== undefined) {
-      if (this.deps.roles === undefined) throw new InvalidField('roles', 'cannot be given here: use the roles API');
-      await this.deps.roles.setClientRoles(clientId, rolesOf(body), actor);
-    }
+    if (roles !== undefined) await this.deps.roles!.setClientRoles(actor, clientId, roles.names);
     return secret === undefined ? after : { ...after, client_secret: secret };
   }
 
@@ -234,22 +211,8 @@ export class ClientAdmin {
     });
   }
 
-  /** The view of a stored client (the service-account service shows its own). */
-  view(record: ClientRecord): ClientView {
-    const { client } = record;
-    return {
-      ...this.deps.rules.wireOf(client),
-      client_id: client.clientId,
-      source: record.source,
-      kind: record.kind,
-      enabled: record.enabled,
-      owner: record.owner ?? null,
-      description: record.description ?? null,
-      expires_at: isoOf(client.expiresAt),
-      previous_secret_expires_at: isoOf(client.previousSecret?.expiresAt),
-      created_at: isoOf(record.createdAt)!,
-      updated_at: isoOf(record.updatedAt)!,
-    };
+  private view(record: ClientRecord): ClientView {
+    return clientView(record, this.deps.rules);
   }
 
   /**
@@ -262,7 +225,7 @@ export class ClientAdmin {
     clientId: string,
     event: string,
     edit: (wire: Record<string, unknown>) => Record<string, unknown>,
-    options: { newExpiry?: boolean; generated?: (secret: string) => void } = {},
+    options: { newExpiry?: boolean; generated?: (secret: string) => void; roles?: WantedRoles | undefined } = {},
   ): Promise<ClientView> {
     let changed = false;
     const result = await this.deps.store.modify(clientId, (current) => {
@@ -273,7 +236,7 @@ export class ClientAdmin {
       const secret = usesSecret(method) && !keepsSecret ? randomToken(SECRET_BYTES) : undefined;
       // The stored secret stands in for client_secret: the rules check only that there is one.
       const checked = this.check(usesSecret(method) ? { ...wire, client_secret: secret ?? 'stored secret' } : wire);
-      this.mayHold(actor, checked.client);
+      this.mayHold(actor, checked.client, options.roles);
       if (options.newExpiry === true) this.inFuture(checked.expiresAt);
       const next: ClientRecord = {
         ...current,
@@ -311,14 +274,8 @@ export class ClientAdmin {
     return after;
   }
 
-  /** The wire form a PATCH merges into: config.yaml's fields and the admin ones that are set. */
   private editable(record: ClientRecord): Record<string, unknown> {
-    return {
-      ...this.deps.rules.wireOf(record.client),
-      ...(record.owner !== undefined ? { owner: record.owner } : {}),
-      ...(record.description !== undefined ? { description: record.description } : {}),
-      ...(record.client.expiresAt !== undefined ? { expires_at: isoOf(record.client.expiresAt) } : {}),
-    };
+    return editableOf(record, this.deps.rules);
   }
 
   private check(entry: Record<string, unknown>): ClientEntry {
@@ -333,26 +290,49 @@ export class ClientAdmin {
     return record;
   }
 
-  /** config.yaml owns its clients (issue 13 item 2); `trusty:` clients are trusty:admin's. */
+  /**
+   * config.yaml owns its clients (issue 13 item 2); a client holding `trusty:` scopes, its own or
+   * its roles', is trusty:admin's: whoever writes it (a new secret, a key) may act as an admin.
+   */
   private writable(actor: Actor, record: ClientRecord): void {
     if (record.source === 'config') throw new Conflict(`client ${record.client.clientId} is declared in config.yaml; change it there`);
     this.mayHold(actor, record.client);
   }
 
-  private mayHold(actor: Actor, client: Client): void {
-    if (isPrivileged(client) && !actor.admin) {
+  /** Whether `actor` may make `client` what it will be: its scopes, those of its roles now, and of `roles` given to it. */
+  private mayHold(actor: Actor, client: Client, roles?: WantedRoles): void {
+    if (actor.admin) return;
+    const scopesOf = this.deps.scopesOf ?? ((held: Client) => held.scopes);
+    if (grantsControlPlaneScope({ scopes: scopesOf(client) }) || grantsControlPlaneScope({ scopes: roles?.scopes ?? [] })) {
       throw new Forbidden(`client ${client.clientId} holds trusty: scopes: only a trusty:admin caller may create or change it`);
     }
+  }
+
+  /**
+   * The roles a body names (undefined: none named), each checked to exist before anything is
+   * written (config.yaml's rules check the names' form too, with the whole entry).
+   */
+  private wantedRoles(roles: unknown): WantedRoles | undefined {
+    if (roles === undefined) return undefined;
+    const known = this.deps.roles;
+    if (known === undefined) {
+      if (Array.isArray(roles) && roles.length === 0) return undefined;
+      throw new InvalidField('roles', 'cannot be given here: use the roles API');
+    }
+    if (!Array.isArray(roles)) throw new InvalidField('roles', 'must be an array of role names');
+    if (roles.length > MAX_ROLES_PER_PRINCIPAL) throw new InvalidField('roles', `must name at most ${MAX_ROLES_PER_PRINCIPAL} roles`);
+    const scopes: string[] = [];
+    roles.forEach((name: unknown, i) => {
+      const granted = typeof name === 'string' ? known.roleScopes(name) : undefined;
+      if (granted === undefined) throw new InvalidField(`roles.${i}`, `names an unknown role ${JSON.stringify(name)}`);
+      scopes.push(...granted);
+    });
+    return { names: roles as string[], scopes };
   }
 
   private inFuture(expiresAt: number | undefined): void {
     if (expiresAt !== undefined && expiresAt <= this.deps.clock.now()) throw new InvalidField('expires_at', 'must be in the future');
   }
-}
-
-/** The role names of a checked entry (the rules checked their form; null or absent: none). */
-function rolesOf(entry: Record<string, unknown>): string[] {
-  return Array.isArray(entry.roles) ? entry.roles.filter((role): role is string => typeof role === 'string') : [];
 }
 
 function asObject(value: unknown): Record<string, unknown> {
@@ -368,19 +348,4 @@ function mergePatch(target: Record<string, unknown>, patch: Record<string, unkno
     else out[name] = value;
   }
   return out;
-}
-
-function isoOf(seconds: number | undefined): string | null {
-  return seconds === undefined ? null : new Date(seconds * 1000).toISOString();
-}
-
-/** An opaque cursor: the last client_id of the page, base64url. */
-function encodeCursor(clientId: string): string {
-  return Buffer.from(clientId, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const clientId = cursor.length <= 200 && /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  if (!/^[A-Za-z0-9._:~-]{1,128}$/.test(clientId)) throw new InvalidField('cursor', 'is not a next_cursor of this list');
-  return clientId;
 }

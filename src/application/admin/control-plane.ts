@@ -13,6 +13,8 @@ import type { TokenAdmin } from './tokens.js';
 import type { UserAdmin } from './users.js';
 
 export interface ControlPlane {
+  /** Writes the audit events still buffered (a reader in this process, tests, sees them at once). */
+  flush(): Promise<void>;
   /** The scopes a client may be granted now (its own and its roles'): the admin API re-checks its caller's. */
   scopesOf(client: Client): readonly string[];
   /** The audit log read back: query, tail, follow, export. */
@@ -30,6 +32,4 @@ export interface ControlPlane {
   readonly clients: ClientAdmin;
   /** client_credentials clients made in one call with a generated key pair or secret. */
   readonly serviceAccounts: ServiceAccountAdmin;
-  /** Makes sure what was recorded is written (the CLI calls it before it exits). */
-  flush(): Promise<void>;
 }

@@ -1,10 +1,10 @@
 import { SIGNING_ALGS, type SigningAlg } from '../../domain/client.js';
-import { expectedRetirement, isSigningAlg, stateAt, type SigningKeyState } from '../../domain/signing-key.js';
+import { expectedRetirement, isSigningAlg, RotationRefused, stateAt, type SigningKeyState } from '../../domain/signing-key.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyRotation, SigningKeyLifecycle } from '../ports/key-store.js';
 import type { AuditLog } from '../ports/repositories.js';
 import { recordChange, type Actor } from './changes.js';
-import { InvalidField } from './errors.js';
+import { Conflict, InvalidField } from './errors.js';
 
 /** A signing key as the management API and the CLI show it: public facts only, dates in ISO 8601. */
 export interface KeyView {
@@ -60,12 +60,20 @@ export class KeyAdmin {
   /**
    * The prepublished key of `alg` (of every algorithm without one) signs from now on, the one
    * signing until now retires, and a new successor is prepublished. Relying parties know the
-   * new key already, unless it was prepublished within the JWKS cache time (docs/keys.md).
+   * new key already: within the JWKS cache time of the last activation it is refused (409)
+   * unless forced (docs/keys.md).
    */
-  async rotate(actor: Actor, input: { readonly alg?: unknown }): Promise<RotationView[]> {
+  async rotate(actor: Actor, input: { readonly alg?: unknown; readonly force?: boolean }): Promise<RotationView[]> {
     if (input.alg !== undefined && !isSigningAlg(input.alg)) throw new InvalidField('alg', `must be one of ${SIGNING_ALGS.join(', ')}`);
     const algs: readonly SigningAlg[] = input.alg === undefined ? SIGNING_ALGS : [input.alg];
-    const rotations = (await this.deps.keys.rotate(algs, this.deps.clock.now())).map(view);
+    let rotated: KeyRotation[];
+    try {
+      rotated = await this.deps.keys.rotate(algs, this.deps.clock.now(), input.force === true);
+    } catch (error) {
+      if (error instanceof RotationRefused) throw new Conflict(error.message);
+      throw error;
+    }
+    const rotations = rotated.map(view);
     recordChange(
       this.deps.audit,
       actor,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { client } from '../../../test/unit/fixtures.js';
+import { roleEntryRules } from '../../config/role-api.js';
 import type { Client } from '../../domain/client.js';
 import { openDatabase, type Db } from '../../infrastructure/db/database.js';
 import { migrate } from '../../infrastructure/db/migrate.js';
@@ -30,14 +31,15 @@ beforeEach(() => {
   changes = new ControlVersion(db.sqlite);
   repository = new SqliteRoleRepository(db.kysely, db.sqlite, () => NOW, changes);
   events = [];
-  admin = new RoleAdmin(
-    repository,
-    {
+  admin = new RoleAdmin({
+    roles: repository,
+    rules: roleEntryRules,
+    principals: {
       client: async (id) => (clients.has(id) ? { client: clients.get(id)!, enabled: true } : undefined),
       user: async (ref) => (ref === USER.id || ref === USER.username ? USER : undefined),
     },
-    { record: (event) => void events.push(event), flush: async () => undefined },
-  );
+    audit: { record: (event) => void events.push(event), flush: async () => undefined },
+  });
 });
 afterEach(() => {
   db.sqlite.close();
@@ -54,61 +56,71 @@ async function refusal(call: () => Promise<unknown>): Promise<{ kind: string; me
   throw new Error('the call was accepted');
 }
 
-const billing = { name: 'billing', scopes: ['invoices:write'], resources: ['https://billing.example/'] };
-const adminRole = { name: 'ops', scopes: ['trusty:admin'], resources: [] };
+/** config.yaml role entries (wire names). */
+const billing = { name: 'billing', scope: 'invoices:write', resources: ['https://billing.example/'] };
+const adminRole = { name: 'ops', scope: 'trusty:admin' };
 
 describe('RoleAdmin: refusals', () => {
   it('refuses a role granting a trusty: scope to an actor without trusty:admin (create, assign, change, delete)', async () => {
     const forbidden = { kind: 'forbidden', message: 'only an actor holding trusty:admin may create, change, delete, give or take a role granting trusty: scopes' };
-    expect(await refusal(() => admin.create(adminRole, WRITER))).toEqual(forbidden);
-    expect(await refusal(() => admin.create({ name: 'sneaky', scopes: ['a', 'trusty:clients:read'], resources: [] }, WRITER))).toEqual(forbidden);
-    await admin.create(adminRole, ADMIN);
-    await admin.create(billing, WRITER);
-    expect(await refusal(() => admin.setClientRoles('machine', ['ops'], WRITER))).toEqual(forbidden);
-    expect(await refusal(() => admin.update('billing', { scopes: ['trusty:admin'] }, WRITER))).toEqual(forbidden);
-    expect(await refusal(() => admin.update('ops', { scopes: ['harmless'] }, WRITER))).toEqual(forbidden);
-    expect(await refusal(() => admin.delete('ops', WRITER))).toEqual(forbidden);
-    await admin.setClientRoles('machine', ['ops'], ADMIN);
+    expect(await refusal(() => admin.create(WRITER, adminRole))).toEqual(forbidden);
+    expect(await refusal(() => admin.create(WRITER, { name: 'sneaky', scope: 'a trusty:clients:read' }))).toEqual(forbidden);
+    await admin.create(ADMIN, adminRole);
+    await admin.create(WRITER, billing);
+    expect(await refusal(() => admin.setClientRoles(WRITER, 'machine', ['ops']))).toEqual(forbidden);
+    expect(await refusal(() => admin.update(WRITER, 'billing', { scope: 'trusty:admin' }))).toEqual(forbidden);
+    expect(await refusal(() => admin.update(WRITER, 'ops', { scope: 'harmless' }))).toEqual(forbidden);
+    expect(await refusal(() => admin.delete(WRITER, 'ops'))).toEqual(forbidden);
+    await admin.setClientRoles(ADMIN, 'machine', ['ops']);
     // Taking it away is the admin's too (or a writer could strip the admins).
-    expect(await refusal(() => admin.setClientRoles('machine', [], WRITER))).toEqual(forbidden);
+    expect(await refusal(() => admin.setClientRoles(WRITER, 'machine', []))).toEqual(forbidden);
     expect(repository.snapshot().rolesOf('client', 'machine')).toEqual(['ops']);
   });
 
   it('refuses bad input naming the field', async () => {
-    expect(await refusal(() => admin.create({ name: 'bad name', scopes: [], resources: [] }, ADMIN))).toEqual({
+    expect(await refusal(() => admin.create(ADMIN, { name: 'bad name' }))).toEqual({
       kind: 'invalid_field',
       message: 'name: must be 1–64 characters of A–Z a–z 0–9 . _ : -',
       field: 'name',
     });
-    expect(await refusal(() => admin.create({ name: 'r', scopes: ['a b'], resources: [] }, ADMIN))).toMatchObject({ field: 'scope' });
-    expect(await refusal(() => admin.create({ name: 'r', scopes: [], resources: ['https://ok.example/', '/relative'] }, ADMIN))).toEqual({
+    expect(await refusal(() => admin.create(ADMIN, { name: 'r', scope: 'a"b' }))).toMatchObject({ field: 'scope' });
+    expect(await refusal(() => admin.create(ADMIN, { name: 'r', resources: ['https://ok.example/', '/relative'] }))).toEqual({
       kind: 'invalid_field',
       message: 'resources.1: must be an absolute URL without a fragment',
       field: 'resources.1',
     });
-    await admin.create(billing, ADMIN);
-    expect(await refusal(() => admin.setClientRoles('machine', ['billing', 'nope'], ADMIN))).toEqual({
+    await admin.create(ADMIN, billing);
+    // A change is checked as the whole entry, with config.yaml's rules.
+    expect(await refusal(() => admin.update(ADMIN, 'billing', { name: 'other' }))).toEqual({
+      kind: 'invalid_field',
+      message: 'name: cannot be changed (create a new role)',
+      field: 'name',
+    });
+    expect(await refusal(() => admin.update(ADMIN, 'billing', { colour: 'blue' }))).toEqual({ kind: 'invalid_field', message: 'colour: is not a known field', field: 'colour' });
+    expect(await refusal(() => admin.update(ADMIN, 'billing', { resources: ['https://x.example/#f'] }))).toMatchObject({ field: 'resources.0' });
+    expect(await refusal(() => admin.update(ADMIN, 'billing', 'scope'))).toEqual({ kind: 'invalid_field', message: 'body: must be a JSON object', field: 'body' });
+    expect(await refusal(() => admin.setClientRoles(ADMIN, 'machine', ['billing', 'nope']))).toEqual({
       kind: 'invalid_field',
       message: 'roles.1: names an unknown role "nope"',
       field: 'roles.1',
     });
-    expect(await refusal(() => admin.setClientRoles('machine', Array.from({ length: 51 }, () => 'billing').map((r, i) => `${r}${i}`), ADMIN))).toMatchObject({ field: 'roles' });
+    expect(await refusal(() => admin.setClientRoles(ADMIN, 'machine', Array.from({ length: 51 }, () => 'billing').map((r, i) => `${r}${i}`)))).toMatchObject({ field: 'roles' });
     expect(await refusal(async () => admin.list({ limit: 10, cursor: '!!' }))).toMatchObject({ kind: 'invalid_field', field: 'cursor' });
   });
 
   it('refuses duplicates, unknown roles and principals, and config roles (409)', async () => {
-    await admin.create(billing, ADMIN);
-    expect(await refusal(() => admin.create(billing, ADMIN))).toEqual({ kind: 'conflict', message: 'role billing already exists' });
-    expect(await refusal(() => admin.update('ghost', {}, ADMIN))).toEqual({ kind: 'not_found', message: 'role ghost was not found' });
-    expect(await refusal(() => admin.setClientRoles('nobody', [], ADMIN))).toEqual({ kind: 'not_found', message: 'client nobody was not found' });
-    expect(await refusal(() => admin.setUserRoles('nobody', [], ADMIN))).toEqual({ kind: 'not_found', message: 'user nobody was not found' });
+    await admin.create(ADMIN, billing);
+    expect(await refusal(() => admin.create(ADMIN, billing))).toEqual({ kind: 'conflict', message: 'role billing already exists' });
+    expect(await refusal(() => admin.update(ADMIN, 'ghost', {}))).toEqual({ kind: 'not_found', message: 'role ghost was not found' });
+    expect(await refusal(() => admin.setClientRoles(ADMIN, 'nobody', []))).toEqual({ kind: 'not_found', message: 'client nobody was not found' });
+    expect(await refusal(() => admin.setUserRoles(ADMIN, 'nobody', []))).toEqual({ kind: 'not_found', message: 'user nobody was not found' });
     await repository.seedConfig([{ name: 'from-file', description: undefined, scopes: ['a'], resources: [], source: 'config' }], [
       { role: 'from-file', principalType: 'client', principalId: 'machine' },
     ]);
     const conflict = { kind: 'conflict', message: 'role from-file is declared in config.yaml; change it there' };
-    expect(await refusal(() => admin.update('from-file', { scopes: ['b'] }, ADMIN))).toEqual(conflict);
-    expect(await refusal(() => admin.delete('from-file', ADMIN))).toEqual(conflict);
-    expect(await refusal(() => admin.unassign('from-file', { type: 'client', id: 'machine' }, ADMIN))).toEqual({
+    expect(await refusal(() => admin.update(ADMIN, 'from-file', { scope: 'b' }))).toEqual(conflict);
+    expect(await refusal(() => admin.delete(ADMIN, 'from-file'))).toEqual(conflict);
+    expect(await refusal(() => admin.unassign(ADMIN, 'from-file', { type: 'client', id: 'machine' }))).toEqual({
       kind: 'conflict',
       message: 'role from-file is given to client machine by config.yaml; change it there',
     });
@@ -122,22 +134,21 @@ describe('RoleAdmin and RoleAccess', () => {
     expect(before).toMatchObject({ scopes: ['invoices:read'], resources: ['https://own.example/'], roles: [] });
     expect(access.forClient(machine)).toBe(before); // cached per client object and snapshot
 
-    await admin.create(billing, WRITER);
-    await admin.setClientRoles('machine', ['billing'], WRITER);
+    await admin.create(WRITER, billing);
+    await admin.setClientRoles(WRITER, 'machine', ['billing']);
     const after = access.forClient(machine);
     expect(after.scopes).toEqual(['invoices:read', 'invoices:write']);
     expect(after.resources).toEqual(['https://own.example/', 'https://billing.example/']);
     expect(after.roles).toEqual(['billing']);
-    expect([...access.effectiveScopes(machine)]).toEqual(['invoices:read', 'invoices:write']);
 
-    await admin.update('billing', { scopes: ['invoices:pay'], description: 'pays' }, WRITER);
+    await admin.update(WRITER, 'billing', { scope: 'invoices:pay', description: 'pays' });
     expect(access.forClient(machine).scopes).toEqual(['invoices:read', 'invoices:pay']);
     expect(await admin.clientRoles('machine')).toEqual({
       roles: [{ name: 'billing', source: 'api' }],
       effective: { scope: 'invoices:read invoices:pay', resources: ['https://own.example/', 'https://billing.example/'] },
     });
 
-    await admin.delete('billing', WRITER);
+    await admin.delete(WRITER, 'billing');
     expect(access.forClient(machine)).toMatchObject({ scopes: ['invoices:read'], roles: [] });
     expect(events.map((e) => [e.event, e.actor, e.clientId])).toEqual([
       ['role.created', 'client:writer', undefined],
@@ -150,35 +161,45 @@ describe('RoleAdmin and RoleAccess', () => {
   });
 
   it('gives and takes single roles to users by username or id, keeping the file\'s', async () => {
-    await admin.create(billing, ADMIN);
+    await admin.create(ADMIN, billing);
     await repository.seedConfig([{ name: 'reader', description: undefined, scopes: [], resources: [], source: 'config' }], [
       { role: 'reader', principalType: 'user', principalId: USER.id },
     ]);
-    expect(await admin.assign('billing', { type: 'user', id: 'alice' }, ADMIN)).toEqual({
+    expect(await admin.assign(ADMIN, 'billing', { type: 'user', id: 'alice' })).toEqual({
       roles: [
         { name: 'billing', source: 'api' },
         { name: 'reader', source: 'config' },
       ],
     });
     expect(new RoleAccess(repository).ofUser(USER.id)).toEqual(['billing', 'reader']);
-    await admin.assign('reader', { type: 'user', id: USER.id }, ADMIN); // also given by the API now
-    await admin.unassign('reader', { type: 'user', id: USER.id }, ADMIN);
+    await admin.assign(ADMIN, 'reader', { type: 'user', id: USER.id }); // also given by the API now
+    await admin.unassign(ADMIN, 'reader', { type: 'user', id: USER.id });
     expect((await admin.userRoles('alice')).roles).toEqual([
       { name: 'billing', source: 'api' },
       { name: 'reader', source: 'config' },
     ]);
-    expect(await refusal(() => admin.unassign('billing', { type: 'client', id: 'machine' }, ADMIN))).toEqual({
+    expect(await refusal(() => admin.unassign(ADMIN, 'billing', { type: 'client', id: 'machine' }))).toEqual({
       kind: 'not_found',
       message: 'role billing of client machine was not found',
     });
   });
 
+  it('merges a change into the role: what is not given stays, null removes the description', async () => {
+    await admin.create(ADMIN, { ...billing, description: 'bills' });
+    expect(await admin.update(ADMIN, 'billing', { scope: 'invoices:pay invoices:pay' })).toMatchObject({ description: 'bills', scope: 'invoices:pay', resources: billing.resources });
+    expect(await admin.update(ADMIN, 'billing', { description: null, resources: [] })).toMatchObject({ description: null, scope: 'invoices:pay', resources: [] });
+  });
+
   it('pages roles in name order', async () => {
-    for (const name of ['c', 'a', 'b']) await admin.create({ name, scopes: [], resources: [] }, ADMIN);
-    const first = admin.list({ limit: 2 });
+    for (const name of ['c', 'a', 'b']) await admin.create(ADMIN, { name });
+    const first = await admin.list({ limit: 2 });
     expect(first.items.map((r) => r.name)).toEqual(['a', 'b']);
-    const second = admin.list({ limit: 2, cursor: first.nextCursor! });
-    expect(second).toMatchObject({ items: [{ name: 'c' }], nextCursor: null });
+    const second = await admin.list({ limit: 2, cursor: first.next_cursor! });
+    expect(second).toEqual({
+      items: [{ name: 'c', description: null, scope: '', resources: [], source: 'api', created_at: '2027-01-15T08:00:00.000Z', updated_at: '2027-01-15T08:00:00.000Z' }],
+      next_cursor: null,
+    });
+    expect(await refusal(() => admin.list({ limit: 201 }))).toEqual({ kind: 'invalid_field', message: 'limit: must be an integer from 1 to 200', field: 'limit' });
   });
 });
 
@@ -186,8 +207,8 @@ describe('SqliteRoleRepository.seedConfig', () => {
   const fileRole = (name: string, scopes: string[] = ['a']) => ({ name, description: undefined, scopes, resources: [], source: 'config' as const });
 
   it('owns the file\'s roles and assignments only, and is idempotent', async () => {
-    await admin.create(billing, ADMIN);
-    await admin.setClientRoles('machine', ['billing'], ADMIN);
+    await admin.create(ADMIN, billing);
+    await admin.setClientRoles(ADMIN, 'machine', ['billing']);
     const first = await repository.seedConfig([fileRole('x'), fileRole('y')], [{ role: 'x', principalType: 'client', principalId: 'machine' }]);
     expect(first).toEqual({ created: 2, updated: 0, unchanged: 0, deleted: 0, assignmentsChanged: true });
     const version = db.sqlite.prepare('SELECT version FROM control_version').pluck().get();
@@ -207,7 +228,7 @@ describe('SqliteRoleRepository.seedConfig', () => {
 
   it('forgets the roles of a deleted client (a new client with the same id inherits nothing)', async () => {
     db.sqlite.prepare("INSERT INTO clients (client_id, metadata, created_at, updated_at) VALUES ('gone', '{}', 0, 0)").run();
-    await admin.create(billing, ADMIN);
+    await admin.create(ADMIN, billing);
     await repository.setAssignments('client', 'gone', ['billing']);
     db.sqlite.prepare("DELETE FROM clients WHERE client_id = 'gone'").run();
     await changes.record(db.kysely);

@@ -2,32 +2,29 @@ import type { Client } from '../../domain/client.js';
 import {
   effectiveAccess,
   grantsControlPlaneScope,
-  MAX_ROLE_DESCRIPTION,
-  MAX_ROLE_RESOURCES,
-  MAX_ROLE_SCOPES,
   MAX_ROLES,
   MAX_ROLES_PER_PRINCIPAL,
   ROLE_NAME,
-  ROLE_NAME_RULE,
   type PrincipalType,
   type Role,
   type RoleSource,
 } from '../../domain/role.js';
-import { parseScope } from '../../domain/scope.js';
 import type { AuditLog } from '../ports/repositories.js';
+import type { RoleEntry, RoleEntryRules } from '../ports/role-entries.js';
 import type { RoleRepository } from '../ports/roles.js';
 import { recordChange, type Actor } from './changes.js';
 import { Conflict, Forbidden, InvalidField, NotFound } from './errors.js';
+import { decodeKeyCursor, encodeKeyCursor, isoOf, pageSize, type Page } from './paging.js';
 
-/** A role as the management API and the CLI show it (config.yaml's wire names). */
+/** A role as the management API and the CLI show it (config.yaml's wire names). Times are ISO 8601. */
 export interface RoleView {
   readonly name: string;
   readonly description: string | null;
   readonly scope: string;
   readonly resources: readonly string[];
   readonly source: RoleSource;
-  readonly created_at: number | null;
-  readonly updated_at: number | null;
+  readonly created_at: string | null;
+  readonly updated_at: string | null;
 }
 
 export function roleView(role: Role): RoleView {
@@ -37,8 +34,8 @@ export function roleView(role: Role): RoleView {
     scope: role.scopes.join(' '),
     resources: role.resources,
     source: role.source,
-    created_at: role.createdAt ?? null,
-    updated_at: role.updatedAt ?? null,
+    created_at: isoOf(role.createdAt),
+    updated_at: isoOf(role.updatedAt),
   };
 }
 
@@ -48,19 +45,11 @@ export interface PrincipalRolesView {
   readonly effective?: { readonly scope: string; readonly resources: readonly string[] };
 }
 
-/** A role's fields, checked by the caller's schema (src/config/schema.ts roleSchema) and again here. */
-export interface RoleInput {
-  readonly name: string;
-  readonly description?: string | undefined;
-  readonly scopes: readonly string[];
-  readonly resources: readonly string[];
-}
-
-/** A change to a role: members left undefined stay; a null description removes it. */
-export interface RoleChange {
-  readonly description?: string | null | undefined;
-  readonly scopes?: readonly string[] | undefined;
-  readonly resources?: readonly string[] | undefined;
+export interface RoleListQuery {
+  /** 1–200, default 50. */
+  readonly limit?: number | undefined;
+  /** The previous page's next_cursor. */
+  readonly cursor?: string | undefined;
 }
 
 /** The clients and users roles are given to, enabled or not (the clients' and users' stores). */
@@ -70,6 +59,13 @@ export interface RolePrincipals {
   user(idOrUsername: string): Promise<{ readonly id: string; readonly username: string } | undefined>;
 }
 
+export interface RoleAdminDeps {
+  readonly roles: RoleRepository;
+  readonly rules: RoleEntryRules;
+  readonly principals: RolePrincipals;
+  readonly audit: AuditLog;
+}
+
 const ADMIN_ONLY = 'only an actor holding trusty:admin may create, change, delete, give or take a role granting trusty: scopes';
 
 /**
@@ -77,70 +73,70 @@ const ADMIN_ONLY = 'only an actor holding trusty:admin may create, change, delet
  * not changed (409); assignments are their own records, so a config client or user may be given
  * roles here too (the file's assignments stay the file's). A role granting any `trusty:` scope
  * is the control plane's own power: only an admin actor may touch it, or trusty:clients:write
- * would escalate to trusty:admin.
+ * would escalate to trusty:admin. Inputs are config.yaml's role entries, checked with its rules.
  */
 export class RoleAdmin {
-  constructor(
-    private readonly roles: RoleRepository,
-    private readonly principals: RolePrincipals,
-    private readonly audit: AuditLog,
-  ) {}
+  private readonly roles: RoleRepository;
+
+  constructor(private readonly deps: RoleAdminDeps) {
+    this.roles = deps.roles;
+  }
 
   /** Roles in name order, `limit` (1–200) after the cursor (the previous page's last name). */
-  list(page: { readonly limit: number; readonly cursor?: string | undefined }): { items: Role[]; nextCursor: string | null } {
-    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+  async list(query: RoleListQuery = {}): Promise<Page<RoleView>> {
+    const limit = pageSize(query.limit);
+    const after = query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor, (name) => ROLE_NAME.test(name));
     const all = [...this.roles.snapshot().roles.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const rest = after === undefined ? all : all.filter((role) => role.name > after);
-    const items = rest.slice(0, page.limit);
-    return { items, nextCursor: rest.length > page.limit ? encodeCursor(items.at(-1)!.name) : null };
+    const items = rest.slice(0, limit);
+    return { items: items.map(roleView), next_cursor: rest.length > limit ? encodeKeyCursor(items.at(-1)!.name) : null };
   }
 
-  get(name: string): Role {
-    const role = this.roles.snapshot().roles.get(name);
-    if (role === undefined) throw new NotFound(`role ${name}`);
-    return role;
+  async get(name: string): Promise<RoleView> {
+    return roleView(this.find(name));
   }
 
-  async create(input: RoleInput, actor: Actor): Promise<Role> {
-    const role: Role = { ...checked(input), source: 'api' };
+  /** A new role owned by the API, from a config.yaml role entry (`name`, `description`, `scope`, `resources`). */
+  async create(actor: Actor, entry: unknown): Promise<RoleView> {
+    const role: Role = { ...this.check(entry), source: 'api' };
     if (grantsControlPlaneScope(role) && !actor.admin) throw new Forbidden(ADMIN_ONLY);
     const outcome = await this.roles.create(role);
     if (outcome === 'exists') throw new Conflict(`role ${role.name} already exists`);
     if (outcome === 'full') throw new Conflict(`there are already ${MAX_ROLES} roles`);
-    const created = this.get(role.name);
-    recordChange(this.audit, actor, 'role.created', {}, undefined, roleView(created));
+    const created = roleView(this.find(role.name));
+    recordChange(this.deps.audit, actor, 'role.created', {}, undefined, created);
     return created;
   }
 
-  async update(name: string, change: RoleChange, actor: Actor): Promise<Role> {
-    const before = this.get(name);
+  /** RFC 7396 merge patch on the role's wire form (null removes a member), then the whole entry is checked again. */
+  async update(actor: Actor, name: string, patch: unknown): Promise<RoleView> {
+    const body = asObject(patch);
+    if (body.name !== undefined && body.name !== name) throw new InvalidField('name', 'cannot be changed (create a new role)');
+    const before = this.find(name);
     assertApiOwned(before);
-    const after: Role = {
-      ...checked({
-        name,
-        description: change.description === null ? undefined : (change.description ?? before.description),
-        scopes: change.scopes ?? before.scopes,
-        resources: change.resources ?? before.resources,
-      }),
-      source: 'api',
-    };
+    const wire = this.deps.rules.wireOf(before);
+    for (const [member, value] of Object.entries(body)) {
+      if (value === null) delete wire[member];
+      else if (value !== undefined) wire[member] = value;
+    }
+    const after: Role = { ...this.check(wire), source: 'api' };
     if ((grantsControlPlaneScope(before) || grantsControlPlaneScope(after)) && !actor.admin) throw new Forbidden(ADMIN_ONLY);
     if (!(await this.roles.update(after))) throw new NotFound(`role ${name}`);
-    const updated = this.get(name);
-    recordChange(this.audit, actor, 'role.updated', {}, roleView(before), roleView(updated));
+    const updated = roleView(this.find(name));
+    recordChange(this.deps.audit, actor, 'role.updated', {}, roleView(before), updated);
     return updated;
   }
 
-  async delete(name: string, actor: Actor): Promise<void> {
-    const before = this.get(name);
+  async delete(actor: Actor, name: string): Promise<void> {
+    const before = this.find(name);
     assertApiOwned(before);
     if (grantsControlPlaneScope(before) && !actor.admin) throw new Forbidden(ADMIN_ONLY);
     if (!(await this.roles.delete(name))) throw new NotFound(`role ${name}`);
-    recordChange(this.audit, actor, 'role.deleted', {}, roleView(before));
+    recordChange(this.deps.audit, actor, 'role.deleted', {}, roleView(before));
   }
 
   async clientRoles(clientId: string): Promise<PrincipalRolesView> {
-    const found = await this.principals.client(clientId);
+    const found = await this.deps.principals.client(clientId);
     if (found === undefined) throw new NotFound(`client ${clientId}`);
     const snapshot = this.roles.snapshot();
     const view = rolesOfView(snapshot.assignmentsOf('client', clientId));
@@ -150,36 +146,36 @@ export class RoleAdmin {
   }
 
   async userRoles(idOrUsername: string): Promise<PrincipalRolesView> {
-    const user = await this.principals.user(idOrUsername);
+    const user = await this.deps.principals.user(idOrUsername);
     if (user === undefined) throw new NotFound(`user ${idOrUsername}`);
     return rolesOfView(this.roles.snapshot().assignmentsOf('user', user.id));
   }
 
   /** Replaces the API-given roles of a client (the file's stay); unknown role: 400 naming `roles.N`. */
-  async setClientRoles(clientId: string, roles: readonly string[], actor: Actor): Promise<PrincipalRolesView> {
-    if ((await this.principals.client(clientId)) === undefined) throw new NotFound(`client ${clientId}`);
-    await this.replace('client', clientId, roles, actor, 'role.assigned');
+  async setClientRoles(actor: Actor, clientId: string, roles: readonly string[]): Promise<PrincipalRolesView> {
+    if ((await this.deps.principals.client(clientId)) === undefined) throw new NotFound(`client ${clientId}`);
+    await this.replace(actor, 'client', clientId, roles, 'role.assigned');
     return this.clientRoles(clientId);
   }
 
   /** Replaces the API-given roles of a user (by id or username); the file's stay. */
-  async setUserRoles(idOrUsername: string, roles: readonly string[], actor: Actor): Promise<PrincipalRolesView> {
-    const user = await this.principals.user(idOrUsername);
+  async setUserRoles(actor: Actor, idOrUsername: string, roles: readonly string[]): Promise<PrincipalRolesView> {
+    const user = await this.deps.principals.user(idOrUsername);
     if (user === undefined) throw new NotFound(`user ${idOrUsername}`);
-    await this.replace('user', user.id, roles, actor, 'role.assigned');
+    await this.replace(actor, 'user', user.id, roles, 'role.assigned');
     return this.userRoles(user.id);
   }
 
   /** Gives one role (the CLI's `roles assign`); nothing changes if the API gave it already. */
-  async assign(role: string, principal: Principal, actor: Actor): Promise<PrincipalRolesView> {
+  async assign(actor: Actor, role: string, principal: Principal): Promise<PrincipalRolesView> {
     const { type, id } = await this.resolve(principal);
     const current = this.apiRoles(type, id);
-    if (!current.includes(role)) await this.replace(type, id, [...current, role], actor, 'role.assigned', 'role');
+    if (!current.includes(role)) await this.replace(actor, type, id, [...current, role], 'role.assigned', 'role');
     return type === 'client' ? this.clientRoles(id) : this.userRoles(id);
   }
 
   /** Takes back one API-given role (the CLI's `roles unassign`); a role config.yaml gives stays the file's (409). */
-  async unassign(role: string, principal: Principal, actor: Actor): Promise<PrincipalRolesView> {
+  async unassign(actor: Actor, role: string, principal: Principal): Promise<PrincipalRolesView> {
     const { type, id } = await this.resolve(principal);
     const current = this.apiRoles(type, id);
     if (!current.includes(role)) {
@@ -187,16 +183,29 @@ export class RoleAdmin {
       if (fromFile) throw new Conflict(`role ${role} is given to ${type} ${principal.id} by config.yaml; change it there`);
       throw new NotFound(`role ${role} of ${type} ${principal.id}`);
     }
-    await this.replace(type, id, current.filter((name) => name !== role), actor, 'role.unassigned', 'role');
+    await this.replace(actor, type, id, current.filter((name) => name !== role), 'role.unassigned', 'role');
     return type === 'client' ? this.clientRoles(id) : this.userRoles(id);
+  }
+
+  private find(name: string): Role {
+    const role = this.roles.snapshot().roles.get(name);
+    if (role === undefined) throw new NotFound(`role ${name}`);
+    return role;
+  }
+
+  /** config.yaml's rules (RoleEntryRules): the first wrong field is a 400 naming it. */
+  private check(entry: unknown): RoleEntry {
+    const checked = this.deps.rules.check(entry);
+    if (!checked.ok) throw new InvalidField(checked.field, checked.message);
+    return checked.value;
   }
 
   private async resolve(principal: Principal): Promise<{ type: PrincipalType; id: string }> {
     if (principal.type === 'client') {
-      if ((await this.principals.client(principal.id)) === undefined) throw new NotFound(`client ${principal.id}`);
+      if ((await this.deps.principals.client(principal.id)) === undefined) throw new NotFound(`client ${principal.id}`);
       return { type: 'client', id: principal.id };
     }
-    const user = await this.principals.user(principal.id);
+    const user = await this.deps.principals.user(principal.id);
     if (user === undefined) throw new NotFound(`user ${principal.id}`);
     return { type: 'user', id: user.id };
   }
@@ -209,7 +218,7 @@ export class RoleAdmin {
       .map((a) => a.role);
   }
 
-  private async replace(type: PrincipalType, id: string, roles: readonly string[], actor: Actor, event: string, field = 'roles'): Promise<void> {
+  private async replace(actor: Actor, type: PrincipalType, id: string, roles: readonly string[], event: string, field = 'roles'): Promise<void> {
     const wanted = [...new Set(roles)];
     if (wanted.length > MAX_ROLES_PER_PRINCIPAL) throw new InvalidField(field, `must name at most ${MAX_ROLES_PER_PRINCIPAL} roles`);
     const snapshot = this.roles.snapshot();
@@ -227,7 +236,7 @@ export class RoleAdmin {
     // Deleted meanwhile (between the check above and the write).
     if (missing.length > 0) throw new InvalidField(field === 'roles' ? `roles.${roles.indexOf(missing[0]!)}` : field, `names an unknown role ${JSON.stringify(missing[0])}`);
     const subject = type === 'client' ? { clientId: id } : { userId: id };
-    recordChange(this.audit, actor, event, subject, { roles: before }, { roles: wanted });
+    recordChange(this.deps.audit, actor, event, subject, { roles: before }, { roles: wanted });
   }
 }
 
@@ -247,39 +256,8 @@ function assertApiOwned(role: Role): void {
   if (role.source === 'config') throw new Conflict(`role ${role.name} is declared in config.yaml; change it there`);
 }
 
-/** The rules of src/config/schema.ts roleSchema, asserted again (a caller may have skipped them). */
-function checked(input: RoleInput): Omit<Role, 'source'> {
-  if (!ROLE_NAME.test(input.name)) throw new InvalidField('name', ROLE_NAME_RULE);
-  if (input.description !== undefined && input.description.length > MAX_ROLE_DESCRIPTION) {
-    throw new InvalidField('description', `must be at most ${MAX_ROLE_DESCRIPTION} characters`);
-  }
-  const scopes = [...new Set(input.scopes)];
-  if (scopes.length > MAX_ROLE_SCOPES) throw new InvalidField('scope', `must name at most ${MAX_ROLE_SCOPES} scopes`);
-  // RFC 6749 §3.3: each one token (a space inside one, or an empty one, would not parse back to itself).
-  if (parseScope(scopes.join(' '))?.length !== scopes.length) throw new InvalidField('scope', 'must be space-separated scope tokens (RFC 6749 §3.3)');
-  const resources = [...new Set(input.resources)];
-  if (resources.length > MAX_ROLE_RESOURCES) throw new InvalidField('resources', `must list at most ${MAX_ROLE_RESOURCES} resources`);
-  resources.forEach((resource, i) => {
-    if (!isAbsoluteUrl(resource)) throw new InvalidField(`resources.${i}`, 'must be an absolute URL without a fragment');
-  });
-  return { name: input.name, description: input.description, scopes, resources };
+function asObject(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidField('body', 'must be a JSON object');
+  return value as Record<string, unknown>;
 }
 
-function isAbsoluteUrl(value: string): boolean {
-  if (value.includes('#') || value.length > 2000) return false;
-  try {
-    return new URL(value).protocol.length > 1;
-  } catch {
-    return false;
-  }
-}
-
-function encodeCursor(name: string): string {
-  return Buffer.from(name, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const name = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!ROLE_NAME.test(name)) throw new InvalidField('cursor', 'is not a cursor of this list');
-  return name;
-}

@@ -1,7 +1,9 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Actor } from './changes.js';
-import type { ClientAdmin, ClientListQuery, ClientView, Page } from './clients.js';
+import type { ClientListQuery, ClientView } from './client-views.js';
+import type { ClientAdmin } from './clients.js';
 import { AdminError, InvalidField } from './errors.js';
+import type { Page } from './paging.js';
 
 /** The algorithm of generated key pairs: ES256 (P-256), which FAPI 2.0 §5.4 allows too. */
 export const SERVICE_ACCOUNT_ALG = 'ES256';

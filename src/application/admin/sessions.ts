@@ -1,11 +1,10 @@
 import type { Clock } from '../ports/clock.js';
-import type { AuditLog, SessionPosition, SessionRepository, UserRepository } from '../ports/repositories.js';
+import type { AuditLog, SessionPosition, SessionRepository } from '../ports/repositories.js';
 import { recordChange, type Actor } from './changes.js';
 import { InvalidField, NotFound } from './errors.js';
-import type { EndedSessions, Page } from './users.js';
+import { isoOf, pageSize, type Page } from './paging.js';
+import type { EndedSessions, UserLookup } from './users.js';
 
-const PAGE_MAX = 200;
-const PAGE_DEFAULT = 50;
 /** A sid is 22 characters (16 random bytes, base64url); anything much longer is no sid. */
 const SID_MAX = 128;
 
@@ -22,7 +21,7 @@ export interface SessionView {
 
 export interface SessionAdminDeps {
   readonly sessions: SessionRepository;
-  readonly users: UserRepository;
+  readonly users: UserLookup;
   readonly ended: EndedSessions;
   readonly audit: AuditLog;
   readonly clock: Clock;
@@ -32,18 +31,18 @@ export interface SessionAdminDeps {
 export class SessionAdmin {
   constructor(private readonly deps: SessionAdminDeps) {}
 
-  /** The live sessions of a user (config.yaml's or the API's), newest first. */
-  async list(userId: string, query: { limit?: number | undefined; cursor?: string | undefined } = {}): Promise<Page<SessionView>> {
-    const limit = query.limit ?? PAGE_DEFAULT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) throw new InvalidField('limit', `must be an integer from 1 to ${PAGE_MAX}`);
-    if ((await this.deps.users.findRecord(userId)) === undefined) throw new NotFound(`user ${userId}`);
+  /** The live sessions of a user (config.yaml's or the API's; by id or username), newest first. */
+  async list(userRef: string, query: { limit?: number | undefined; cursor?: string | undefined } = {}): Promise<Page<SessionView>> {
+    const limit = pageSize(query.limit);
+    const user = await this.deps.users.lookup(userRef);
+    if (user === undefined) throw new NotFound(`user ${userRef}`);
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const live = await this.deps.sessions.listLive(userId, this.deps.clock.now(), limit + 1, after);
+    const live = await this.deps.sessions.listLive(user.id, this.deps.clock.now(), limit + 1, after);
     const items = live.slice(0, limit).map(({ session, clientIds }) => ({
       sid: session.sid,
       user_id: session.userId,
-      auth_time: isoOf(session.authTime),
-      expires_at: isoOf(session.expiresAt),
+      auth_time: isoOf(session.authTime)!,
+      expires_at: isoOf(session.expiresAt)!,
       client_ids: clientIds,
     }));
     const last = live[limit - 1]?.session;
@@ -63,10 +62,6 @@ export class SessionAdmin {
     await this.deps.ended.endExpired(now);
     recordChange(this.deps.audit, actor, 'session.revoked', { userId }, undefined, { sid });
   }
-}
-
-function isoOf(seconds: number): string {
-  return new Date(seconds * 1000).toISOString();
 }
 
 /** An opaque cursor: the last session's auth_time and sid, base64url. */

@@ -2,16 +2,20 @@ import type { Clock } from '../ports/clock.js';
 import type { AuditLog, TokenRevocations } from '../ports/repositories.js';
 import { recordChange, type Actor } from './changes.js';
 import { InvalidField, NotFound } from './errors.js';
-import { countsView, type CountsView, type EndedSessions } from './users.js';
+import { countsView, type CountsView, type EndedSessions, type UserLookup } from './users.js';
 
 /** Whose tokens: exactly one of a client and a user. */
 export interface RevokeTarget {
   readonly clientId?: string | undefined;
-  readonly userId?: string | undefined;
+  /** The user's id or username (UserLookup). */
+  readonly user?: string | undefined;
 }
+
+export type RevokedOwner = { readonly clientId: string } | { readonly userId: string };
 
 export interface TokenAdminDeps {
   readonly revocations: TokenRevocations;
+  readonly users: UserLookup;
   readonly ended: EndedSessions;
   readonly audit: AuditLog;
   readonly clock: Clock;
@@ -28,17 +32,24 @@ export interface TokenAdminDeps {
 export class TokenAdmin {
   constructor(private readonly deps: TokenAdminDeps) {}
 
-  async revoke(actor: Actor, target: RevokeTarget): Promise<CountsView> {
-    const { clientId, userId } = target;
-    if (clientId !== undefined && userId !== undefined) throw new InvalidField('user_id', 'must not be given together with client_id: revoke one at a time');
-    if (clientId === undefined && userId === undefined) throw new InvalidField('client_id', 'or user_id is required');
+  /** What was revoked, and whose: the client, or the user's id however it was named. */
+  async revoke(actor: Actor, target: RevokeTarget): Promise<{ readonly owner: RevokedOwner; readonly counts: CountsView }> {
+    const { clientId, user } = target;
+    if (clientId !== undefined && user !== undefined) throw new InvalidField('user_id', 'must not be given together with client_id: revoke one at a time');
+    if (clientId === undefined && user === undefined) throw new InvalidField('client_id', 'or user_id is required');
     const now = this.deps.clock.now();
-    const owner = clientId !== undefined ? { clientId } : { userId: userId! };
+    const owner = clientId !== undefined ? { clientId } : { userId: await this.userId(user!) };
     const counts = await this.deps.revocations.revokeAllOf(owner, now);
-    if (counts === undefined) throw new NotFound(clientId !== undefined ? `client ${clientId}` : `user ${userId!}`);
+    if (counts === undefined) throw new NotFound(clientId !== undefined ? `client ${clientId}` : `user ${user!}`);
     if (counts.sessions > 0) await this.deps.ended.endExpired(now);
     const view = countsView(counts);
     recordChange(this.deps.audit, actor, 'tokens.revoked', owner, undefined, view);
-    return view;
+    return { owner, counts: view };
+  }
+
+  private async userId(ref: string): Promise<string> {
+    const user = await this.deps.users.lookup(ref);
+    if (user === undefined) throw new NotFound(`user ${ref}`);
+    return user.id;
   }
 }

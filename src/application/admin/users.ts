@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GENERATED_PASSWORD_BYTES, type UserRecord, type UserSource } from '../../domain/user.js';
+import { GENERATED_PASSWORD_BYTES, USERNAME_MAX_LENGTH, type UserRecord, type UserSource } from '../../domain/user.js';
 import { randomToken } from '../../protocol/random.js';
 import type { Checked } from '../ports/client-entries.js';
 import type { Clock } from '../ports/clock.js';
@@ -7,12 +7,10 @@ import type { PasswordHasher } from '../ports/password-hasher.js';
 import type { AuditLog, RevokedCounts, UserRepository } from '../ports/repositories.js';
 import { recordChange, type Actor } from './changes.js';
 import { Conflict, InvalidField, NotFound } from './errors.js';
+import { decodeKeyCursor, encodeKeyCursor, isoOf, pageSize, type Page } from './paging.js';
 
-/** Page sizes of every list (limit), and the default. */
-const PAGE_MAX = 200;
-const PAGE_DEFAULT = 50;
-/** Longest username prefix filter (a username has at most 128 characters). */
-const PREFIX_MAX = 128;
+/** Longest username prefix filter: a username's length. */
+const PREFIX_MAX = USERNAME_MAX_LENGTH;
 
 /** A user entry checked: config.yaml's fields, the password perhaps left to be generated. */
 export interface NewUserEntry {
@@ -51,9 +49,9 @@ export interface UserView {
 /** What a write answers: the user and, when the server generated one, the password (shown this once). */
 export type UserWithPassword = UserView & { readonly password?: string };
 
-export interface Page<T> {
-  readonly items: T[];
-  readonly next_cursor: string | null;
+/** How services that take a user find it: by id (`sub`), else by username (UserAdmin.lookup). */
+export interface UserLookup {
+  lookup(ref: string): Promise<UserView | undefined>;
 }
 
 export interface UserListQuery {
@@ -81,31 +79,34 @@ export interface UserAdminDeps {
  * caches. Disabling a user, or giving it a new password, ends its sessions (their clients get a
  * back-channel logout token), refresh tokens and recorded access tokens at once.
  */
-export class UserAdmin {
+export class UserAdmin implements UserLookup {
   constructor(private readonly deps: UserAdminDeps) {}
 
   async list(query: UserListQuery = {}): Promise<Page<UserView>> {
-    const limit = query.limit ?? PAGE_DEFAULT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) throw new InvalidField('limit', `must be an integer from 1 to ${PAGE_MAX}`);
+    const limit = pageSize(query.limit);
     if (query.usernamePrefix !== undefined && query.usernamePrefix.length > PREFIX_MAX) {
       throw new InvalidField('username_prefix', `must be at most ${PREFIX_MAX} characters`);
     }
     const filter = { source: query.source, enabled: query.enabled, usernamePrefix: query.usernamePrefix };
-    const records = await this.deps.users.list(filter, limit + 1, query.cursor === undefined ? undefined : decodeCursor(query.cursor));
+    // The cursor is the last username of the page.
+    const after = query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor, (username) => username.length <= USERNAME_MAX_LENGTH);
+    const records = await this.deps.users.list(filter, limit + 1, after);
     const items = records.slice(0, limit);
-    return { items: items.map(viewOf), next_cursor: records.length > limit ? encodeCursor(items.at(-1)!.username) : null };
+    return { items: items.map(viewOf), next_cursor: records.length > limit ? encodeKeyCursor(items.at(-1)!.username) : null };
   }
 
-  /** Any user, disabled ones too, by id (`sub`). */
-  async get(id: string): Promise<UserView> {
-    return viewOf(await this.find(id));
+  /** Any user, disabled ones too, by id or username (`lookup`). */
+  async get(ref: string): Promise<UserView> {
+    return viewOf(await this.find(ref));
   }
 
-  /** By id, or else by username (the CLI takes either). */
-  async resolve(idOrUsername: string): Promise<UserView> {
-    const record = (await this.deps.users.findRecord(idOrUsername)) ?? (await this.deps.users.findRecordByUsername(idOrUsername));
-    if (record === undefined) throw new NotFound(`user ${idOrUsername}`);
-    return viewOf(record);
+  /**
+   * How every API and CLI place names a user: by id (`sub`), else by username — the id first, so
+   * a username that happens to be another user's id never hides that user (docs/users.md).
+   */
+  async lookup(ref: string): Promise<UserView | undefined> {
+    const record = await this.recordOf(ref);
+    return record && viewOf(record);
   }
 
   /** A new user owned by the API; without a password, a generated one is returned once. */
@@ -122,20 +123,24 @@ export class UserAdmin {
     return generated === undefined ? view : { ...view, password: generated };
   }
 
-  /** RFC 7396 merge patch of the claims (null removes one); the result is checked as config.yaml's are. */
-  async updateClaims(actor: Actor, id: string, patch: unknown): Promise<UserView> {
+  /**
+   * RFC 7396 merge patch of the claims (null removes one); the result is checked as config.yaml's
+   * are. Merged with the claims as stored inside the write's transaction: concurrent patches all land.
+   */
+  async updateClaims(actor: Actor, ref: string, patch: unknown): Promise<UserView> {
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new InvalidField('claims', 'must be a JSON object');
-    const before = await this.writable(id);
-    const merged: Record<string, unknown> = { ...before.claims };
-    for (const [name, value] of Object.entries(patch)) {
-      if (value === null) delete merged[name];
-      else merged[name] = value;
-    }
-    const claims = this.checked(this.deps.rules.checkClaims(merged));
-    const after = await this.deps.users.updateClaims(id, claims);
-    if (after === undefined) throw new NotFound(`user ${id}`);
-    const view = viewOf(after);
-    recordChange(this.deps.audit, actor, 'user.updated', { userId: id }, viewOf(before), view);
+    const { id } = await this.writable(ref);
+    const changed = await this.deps.users.updateClaims(id, (user) => {
+      const merged: Record<string, unknown> = { ...user.claims };
+      for (const [name, value] of Object.entries(patch)) {
+        if (value === null) delete merged[name];
+        else merged[name] = value;
+      }
+      return this.checked(this.deps.rules.checkClaims(merged));
+    });
+    if (changed === undefined) throw new NotFound(`user ${ref}`);
+    const view = viewOf(changed.after);
+    recordChange(this.deps.audit, actor, 'user.updated', { userId: id }, viewOf(changed.before), view);
     return view;
   }
 
@@ -144,8 +149,9 @@ export class UserAdmin {
    * and recorded access tokens are revoked, and its access tokens introspect inactive. Disabling a
    * disabled user changes nothing.
    */
-  async disable(actor: Actor, id: string): Promise<UserView & { readonly ended: CountsView }> {
-    const before = await this.writable(id);
+  async disable(actor: Actor, ref: string): Promise<UserView & { readonly ended: CountsView }> {
+    const before = await this.writable(ref);
+    const id = before.id;
     const ended = before.enabled ? await this.deps.users.disable(id) : undefined;
     if (ended !== undefined) await this.deps.sessions.endExpired(this.deps.clock.now());
     const after = viewOf(await this.find(id));
@@ -155,8 +161,9 @@ export class UserAdmin {
   }
 
   /** The user may log in again; nothing it had before comes back. */
-  async enable(actor: Actor, id: string): Promise<UserView> {
-    const before = await this.writable(id);
+  async enable(actor: Actor, ref: string): Promise<UserView> {
+    const before = await this.writable(ref);
+    const id = before.id;
     const changed = !before.enabled && (await this.deps.users.enable(id));
     const after = viewOf(await this.find(id));
     if (changed) recordChange(this.deps.audit, actor, 'user.enabled', { userId: id }, viewOf(before), after);
@@ -168,9 +175,9 @@ export class UserAdmin {
    * may have signed in with it: the user's sessions end (their clients are told), its refresh
    * tokens and recorded access tokens are revoked.
    */
-  async resetPassword(actor: Actor, id: string, password?: unknown): Promise<UserWithPassword & { readonly ended: CountsView }> {
+  async resetPassword(actor: Actor, ref: string, password?: unknown): Promise<UserWithPassword & { readonly ended: CountsView }> {
     const chosen = password === undefined ? undefined : this.checked(this.deps.rules.checkPassword(password));
-    await this.writable(id);
+    const { id } = await this.writable(ref);
     const generated = chosen === undefined ? randomToken(GENERATED_PASSWORD_BYTES) : undefined;
     const ended = await this.deps.users.setPassword(id, await this.deps.passwords.hash(chosen ?? generated!));
     if (ended === undefined) throw new NotFound(`user ${id}`);
@@ -180,15 +187,20 @@ export class UserAdmin {
     return { ...after, ...(generated !== undefined ? { password: generated } : {}), ended: countsView(ended) };
   }
 
-  private async find(id: string): Promise<UserRecord> {
-    const record = await this.deps.users.findRecord(id);
-    if (record === undefined) throw new NotFound(`user ${id}`);
+  /** The one rule of `lookup`: by id, else by username. */
+  private async recordOf(ref: string): Promise<UserRecord | undefined> {
+    return (await this.deps.users.findRecord(ref)) ?? (await this.deps.users.findRecordByUsername(ref));
+  }
+
+  private async find(ref: string): Promise<UserRecord> {
+    const record = await this.recordOf(ref);
+    if (record === undefined) throw new NotFound(`user ${ref}`);
     return record;
   }
 
   /** config.yaml owns its users (issue 13 item 2). */
-  private async writable(id: string): Promise<UserRecord> {
-    const record = await this.find(id);
+  private async writable(ref: string): Promise<UserRecord> {
+    const record = await this.find(ref);
     if (record.source === 'config') throw new Conflict(`user ${record.username} is declared in config.yaml; change it there`);
     return record;
   }
@@ -206,8 +218,8 @@ export function viewOf(record: UserRecord): UserView {
     claims: record.claims,
     source: record.source,
     enabled: record.enabled,
-    created_at: isoOf(record.createdAt),
-    updated_at: isoOf(record.updatedAt),
+    created_at: isoOf(record.createdAt)!,
+    updated_at: isoOf(record.updatedAt)!,
   };
 }
 
@@ -220,19 +232,4 @@ export interface CountsView {
 
 export function countsView(counts: RevokedCounts): CountsView {
   return { refresh_tokens: counts.refreshTokens, access_tokens: counts.accessTokens, sessions: counts.sessions };
-}
-
-function isoOf(seconds: number): string {
-  return new Date(seconds * 1000).toISOString();
-}
-
-/** An opaque cursor: the last username of the page, base64url. */
-function encodeCursor(username: string): string {
-  return Buffer.from(username, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const username = cursor.length <= 700 && /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  if (username === '' || username.length > 128) throw new InvalidField('cursor', 'is not a next_cursor of this list');
-  return username;
 }

@@ -35,14 +35,25 @@ export interface AuditPosition {
 }
 
 /**
+ * A page of the audit log. `next` is where to read on from (strictly past it), or null when
+ * nothing more matches. A page may hold fewer events than asked, even none, and still have a
+ * `next`: the reader examined as many rows as one page may cost and stopped there.
+ */
+export interface AuditPage {
+  readonly entries: AuditEntry[];
+  readonly next: AuditPosition | null;
+}
+
+/**
  * Reads the audit log. Events are ordered by time, then by id (ids break ties); every read is
- * one bounded page, so no caller ever holds the whole table.
+ * one page whose cost is bounded whatever the table holds, so no caller ever holds the whole
+ * table and no query holds the database for long.
  */
 export interface AuditReader {
   /** Newest first, strictly before `before` when given. */
-  newest(filter: AuditFilter, limit: number, before?: AuditPosition): Promise<AuditEntry[]>;
+  newest(filter: AuditFilter, limit: number, before?: AuditPosition): Promise<AuditPage>;
   /** Oldest first, strictly after `after` when given (export). */
-  oldest(filter: AuditFilter, limit: number, after?: AuditPosition): Promise<AuditEntry[]>;
+  oldest(filter: AuditFilter, limit: number, after?: AuditPosition): Promise<AuditPage>;
   /**
    * Written after event `afterId` and up to `throughId`, in the order written (follow). The upper
    * bound lets a follower move past rows its filter skips instead of reading them again.

@@ -42,6 +42,10 @@ export interface SigningKeyLifecycle {
   readonly policy: RotationPolicy;
   /** Every key not yet removed, with the dates that follow from its successor. */
   list(): Promise<KeyTimeline[]>;
-  /** Activates the prepublished key of each algorithm at `now` and prepublishes a successor. */
-  rotate(algs: readonly SigningAlg[], now: number): Promise<KeyRotation[]>;
+  /**
+   * Activates the prepublished key of each algorithm at `now` and prepublishes a successor;
+   * throws RotationRefused (domain/signing-key.ts) within MIN_ROTATION_GAP_SECONDS of the last
+   * activation unless forced, or at MAX_PUBLISHED_KEYS_PER_ALG.
+   */
+  rotate(algs: readonly SigningAlg[], now: number, force?: boolean): Promise<KeyRotation[]>;
 }

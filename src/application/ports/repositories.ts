@@ -114,8 +114,12 @@ export interface UserRepository {
   list(filter: UserFilter, limit: number, after?: string): Promise<UserRecord[]>;
   /** Creates an API user; false (nothing written) when the username is taken. */
   create(user: { readonly id: string; readonly username: string; readonly passwordHash: string; readonly claims: Record<string, unknown> }): Promise<boolean>;
-  /** Replaces an API user's claims; the updated user, or undefined when there is no such API user. */
-  updateClaims(id: string, claims: Record<string, unknown>): Promise<UserRecord | undefined>;
+  /**
+   * Replaces an API user's claims with what `change` makes of the user as stored, read and written
+   * in one transaction (concurrent changes are applied one after the other, none lost); `change`
+   * may throw (nothing is written). Undefined (`change` not called) when there is no such API user.
+   */
+  updateClaims(id: string, change: (user: UserRecord) => Record<string, unknown>): Promise<{ before: UserRecord; after: UserRecord } | undefined>;
   /**
    * Disables an enabled API user and ends what it was granted (as disableAllExcept does: its
    * sessions expire, for LogoutService.endExpired to tell their clients); undefined when there

@@ -4,6 +4,7 @@ import {
   FAILED_AUTH_KEYS,
   FAILED_AUTH_PER_KEY,
   FAILED_AUTH_PER_MINUTE,
+  FAILED_AUTH_ROWS_PER_MINUTE,
   FAILED_AUTH_SUMMARIES,
   FailedClientAuthLog,
   type FailedClientAuthentication,
@@ -69,7 +70,7 @@ describe('FailedClientAuthLog', () => {
     ]);
   });
 
-  it('writes at most 401 rows a minute whatever arrives, and keeps at most FAILED_AUTH_KEYS keys', () => {
+  it('writes at most 121 rows a minute whatever arrives, and keeps at most FAILED_AUTH_KEYS keys', () => {
     const attempts = FAILED_AUTH_KEYS * 3;
     for (let i = 0; i < attempts; i++) log.record(attempt(`random-${i}`));
     expect(full()).toHaveLength(FAILED_AUTH_PER_MINUTE);
@@ -82,10 +83,36 @@ describe('FailedClientAuthLog', () => {
     const suppressed = summaries().reduce((sum, e) => sum + (e.details!.suppressed as number), 0);
     expect(suppressed + FAILED_AUTH_PER_MINUTE).toBe(attempts);
     expect(rest.details).toMatchObject({ keys: attempts - FAILED_AUTH_PER_MINUTE - FAILED_AUTH_SUMMARIES });
+    expect(events).toHaveLength(FAILED_AUTH_ROWS_PER_MINUTE);
+    expect(FAILED_AUTH_ROWS_PER_MINUTE).toBe(121);
   });
 
-  it('cuts a long client_id', () => {
-    log.record(attempt('x'.repeat(5000)));
-    expect(full()[0]!.clientId).toHaveLength(256);
+  it('cuts a long client_id to 64 characters, says so, and counts names cut alike as one key', () => {
+    log.record(attempt('x'.repeat(64)));
+    expect(full()[0]).toMatchObject({ clientId: 'x'.repeat(64), details: { endpoint: '/token' } });
+    expect(full()[0]!.details).not.toHaveProperty('client_id_truncated');
+    for (let i = 0; i < 20; i++) log.record(attempt(`${'y'.repeat(64)}-${i}`));
+    expect(full()[1]).toMatchObject({ clientId: 'y'.repeat(64), details: { client_id_truncated: true } });
+    expect(full()).toHaveLength(1 + FAILED_AUTH_PER_KEY);
+    log.flush();
+    expect(summaries()).toMatchObject([{ clientId: 'y'.repeat(64), details: { suppressed: 10, client_id_truncated: true } }]);
+  });
+
+  it('cuts the user agent to 128 characters: a row holds at most about 450 characters, whatever the caller sends', () => {
+    const worst: FailedClientAuthentication = {
+      clientId: 'c'.repeat(5000),
+      method: 'client_secret_basic',
+      reason: 'client_assertion may have been used before this server started (its iat, or exp minus 300 s, is earlier): sign a new one',
+      endpoint: '/introspect',
+      ip: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255',
+      userAgent: 'u'.repeat(16_000),
+    };
+    log.record(worst);
+    expect(full()[0]!.userAgent).toHaveLength(128);
+    expect(full()[0]!.clientId).toHaveLength(64);
+    // The stored columns: client_id, ip, user_agent, details as JSON (docs/audit.md counts the bytes).
+    const row = full()[0]!;
+    const stored = row.clientId!.length + row.ip!.length + row.userAgent!.length + JSON.stringify(row.details).length;
+    expect(stored).toBeLessThanOrEqual(460);
   });
 });

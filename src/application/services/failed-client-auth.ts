@@ -2,14 +2,25 @@ import type { AuditLog } from '../ports/repositories.js';
 
 /** Failed authentications written in full per client_id (or per IP when none was named) per minute. */
 export const FAILED_AUTH_PER_KEY = 10;
-/** Failed authentications written in full per minute, all keys together. */
-export const FAILED_AUTH_PER_MINUTE = 300;
+/**
+ * Failed authentications written in full per minute, all keys together: one a second shows what
+ * a flood looks like; the summaries count the rest.
+ */
+export const FAILED_AUTH_PER_MINUTE = 60;
 /** Summary events per minute (one per key that had more); the rest are added up in one more. */
-export const FAILED_AUTH_SUMMARIES = 100;
-/** Keys counted at once (about 200 bytes each: 2 MB); beyond it the oldest key is let go. */
+export const FAILED_AUTH_SUMMARIES = 60;
+/** Rows written per minute at most, whatever arrives (docs/audit.md turns it into bytes). */
+export const FAILED_AUTH_ROWS_PER_MINUTE = FAILED_AUTH_PER_MINUTE + FAILED_AUTH_SUMMARIES + 1;
+/** Keys counted at once (about 150 bytes each: 1.5 MB); beyond it the oldest key is let go. */
 export const FAILED_AUTH_KEYS = 10_000;
-/** Longer client_id values (anyone can send one) are cut to this many characters. */
-export const FAILED_AUTH_CLIENT_ID_LENGTH = 256;
+/**
+ * The client_id a caller named is unverified (it failed) and anyone can send a long one: it is
+ * cut to this many characters (`details.client_id_truncated` then says so). It is stored in two
+ * indexes, so every character counts twice more. Registered client_ids are rarely longer.
+ */
+export const FAILED_AUTH_CLIENT_ID_LENGTH = 64;
+/** The User-Agent of these rows is cut shorter than other events' (256): an anonymous caller chooses it. */
+export const FAILED_AUTH_USER_AGENT_LENGTH = 128;
 const WINDOW_MS = 60_000;
 
 /** A refused client authentication at /token, /par, /introspect or /revoke. */
@@ -28,6 +39,7 @@ export interface FailedClientAuthentication {
 
 interface Count {
   readonly clientId: string | undefined;
+  readonly truncated: boolean;
   ip: string;
   written: number;
   suppressed: number;
@@ -39,7 +51,9 @@ interface Count {
  * per key and FAILED_AUTH_PER_MINUTE overall are written in full; the others are counted and
  * written when the minute ends as one `client.auth_failed` per key with `details.suppressed`
  * (FAILED_AUTH_SUMMARIES of them, then one with the rest and no client). So at most
- * 300 + 100 + 1 = 401 rows a minute, whatever arrives; memory is bounded by FAILED_AUTH_KEYS.
+ * 60 + 60 + 1 = 121 rows a minute, whatever arrives, each of bounded size (the claimed client_id
+ * and the user agent cut short); they are kept `audit.failed_auth_retention_days` (7) only
+ * (src/infrastructure/sqlite/purge.ts). Memory is bounded by FAILED_AUTH_KEYS.
  */
 export class FailedClientAuthLog {
   private window = -1;
@@ -64,11 +78,13 @@ export class FailedClientAuthLog {
       this.window = window;
     }
     const clientId = attempt.clientId?.slice(0, FAILED_AUTH_CLIENT_ID_LENGTH);
+    const truncated = clientId !== attempt.clientId;
+    // Names cut to the same characters count as one key: a caller gains nothing from long ones.
     const key = clientId === undefined ? `ip ${attempt.ip}` : `client ${clientId}`;
     let count = this.counts.get(key);
     if (count === undefined) {
       if (this.counts.size >= FAILED_AUTH_KEYS) this.letGoOldest();
-      count = { clientId, ip: attempt.ip, written: 0, suppressed: 0 };
+      count = { clientId, truncated, ip: attempt.ip, written: 0, suppressed: 0 };
       this.counts.set(key, count);
     }
     count.ip = attempt.ip;
@@ -79,8 +95,8 @@ export class FailedClientAuthLog {
         event: 'client.auth_failed',
         clientId,
         ip: attempt.ip,
-        userAgent: attempt.userAgent,
-        details: { method: attempt.method, reason: attempt.reason, endpoint: attempt.endpoint },
+        userAgent: attempt.userAgent?.slice(0, FAILED_AUTH_USER_AGENT_LENGTH),
+        details: { method: attempt.method, reason: attempt.reason, endpoint: attempt.endpoint, ...(truncated ? { client_id_truncated: true } : {}) },
       });
       return;
     }
@@ -107,7 +123,7 @@ export class FailedClientAuthLog {
           event: 'client.auth_failed',
           clientId: count.clientId,
           ip: count.ip,
-          details: { suppressed: count.suppressed, window_start: new Date(this.window * WINDOW_MS).toISOString() },
+          details: { suppressed: count.suppressed, window_start: new Date(this.window * WINDOW_MS).toISOString(), ...(count.truncated ? { client_id_truncated: true } : {}) },
         });
       } else {
         rest += count.suppressed;

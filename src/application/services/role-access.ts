@@ -14,7 +14,11 @@ export class RoleAccess {
 
   constructor(private readonly repository: RoleRepository) {}
 
-  /** The client's own scope and resources plus its roles' (what client_credentials may ask for). */
+  /**
+   * The client's own scope and resources plus its roles' (what client_credentials may ask for).
+   * The management API re-checks an admin token's scope against these scopes (ControlPlane.scopesOf),
+   * so taking a role away takes effect at once, and a role granting trusty:admin makes its holders admins.
+   */
   forClient(client: Client): EffectiveAccess {
     const snapshot = this.repository.snapshot();
     if (snapshot !== this.snapshotSeen) {
@@ -27,15 +31,6 @@ export class RoleAccess {
       this.byClient.set(client, access);
     }
     return access;
-  }
-
-  /**
-   * The scopes a client holds now, its roles' included: the management API re-checks an admin
-   * token's scope against these, so taking a role (or a scope) away takes effect at once, and a
-   * role granting trusty:admin makes its holders admins.
-   */
-  effectiveScopes(client: Client): ReadonlySet<string> {
-    return this.forClient(client).scopeSet;
   }
 
   /** The names of a user's roles (the `roles` claim of tokens issued for the user), sorted. */

@@ -14,7 +14,7 @@ const id = (what: string) => z.string().min(1).max(AUDIT_FILTER_MAX_LENGTH).opti
 const auditQuery = pageQuery.extend({
   since: instant('Events at or after this time'),
   until: instant('Events before this time'),
-  event: z.string().min(1).max(66).optional().describe('An event name (token.issued) or a prefix ending in .* (client.*)'),
+  event: z.string().min(1).max(66).optional().describe('An event name (token.issued) or a prefix of known event names ending in .* (client.*); docs/audit.md lists them'),
   client_id: id('Events about this client'),
   user_id: id('Events about this user'),
   actor: id('Management changes made by this actor: client:<client_id> (the API) or cli:<os user>'),
@@ -28,11 +28,15 @@ const auditEntry = z.object({
   user_id: z.string().nullable(),
   actor: z.string().nullable().describe('Who made a management change'),
   ip: z.string().nullable(),
-  user_agent: z.string().nullable().describe('The caller\'s User-Agent, up to 256 characters'),
+  user_agent: z.string().nullable().describe('The caller\'s User-Agent, up to 256 characters (128 for client.auth_failed)'),
   details: z.record(z.string(), z.unknown()).nullable().describe('Per event: before/after of a management change (never secrets), grant_type and jti of a token, suppressed counts…'),
 });
 
-/** GET /admin/v1/audit: the audit log, newest first, one page at a time (docs/audit.md). */
+/**
+ * GET /admin/v1/audit: the audit log, newest first, one page at a time (docs/audit.md). Each
+ * page's cost is bounded (src/infrastructure/sqlite/audit-reader.ts): it runs on the server's
+ * only database connection.
+ */
 export const auditRoutes: AdminRoute[] = [
   adminRoute({
     method: 'GET',
@@ -42,7 +46,10 @@ export const auditRoutes: AdminRoute[] = [
     tags: ['audit'],
     query: auditQuery,
     responses: {
-      200: { description: 'A page of events', schema: pageOf(auditEntry) },
+      200: {
+        description: 'A page of events. It may hold fewer than limit, even none, and still have a next_cursor (client_id with user_id, or actor with another filter, examine at most 10 000 events a page): follow next_cursor until it is null',
+        schema: pageOf(auditEntry),
+      },
       400: { description: 'A query parameter is wrong (named in field)', schema: problemSchema },
     },
     async handler({ query, control }) {

@@ -52,7 +52,7 @@ export const listFilters = (query: z.output<typeof clientListQuery>) => ({
 
 const problems = {
   400: { description: 'A field is wrong (named in field)', schema: problemSchema },
-  403: { description: 'The client holds trusty: scopes and the caller does not hold trusty:admin', schema: problemSchema },
+  403: { description: 'The client holds trusty: scopes (its own or its roles\') and the caller does not hold trusty:admin', schema: problemSchema },
 } as const;
 const notFound = { 404: { description: 'No such client', schema: problemSchema } } as const;
 const configOwned = { 409: { description: 'The client is declared in config.yaml: change it there', schema: problemSchema } } as const;

@@ -28,6 +28,10 @@ const rotationBody = z.object({
 
 const rotateRequest = z.strictObject({
   alg: z.enum(SIGNING_ALGS).optional().describe('The algorithm to rotate; every algorithm when absent'),
+  force: z
+    .boolean()
+    .optional()
+    .describe('Rotate even within 300 s of the previous rotation (the new key may be missing from JWKS caches): for a suspected key compromise'),
 });
 
 export const keysRoutes: AdminRoute[] = [
@@ -52,9 +56,10 @@ export const keysRoutes: AdminRoute[] = [
     responses: {
       200: { description: 'What each algorithm rotated, and the keys after it', schema: z.object({ rotated: z.array(rotationBody), items: z.array(keyBody) }) },
       400: { description: 'A field is wrong (named in field)', schema: problemSchema },
+      409: { description: 'Rotated less than 300 s ago (unless force), or too many keys of the algorithm still published', schema: problemSchema },
     },
     async handler({ body, actor, control }) {
-      const rotated = await control.keys.rotate(actor, { alg: body.alg });
+      const rotated = await control.keys.rotate(actor, { alg: body.alg, force: body.force });
       return { body: { rotated, items: await control.keys.list() } };
     },
   }),

@@ -6,15 +6,15 @@ import type { HttpDeps } from '../deps.js';
 import { addDpopNonce } from '../dpop.js';
 import { MissingAccessToken } from '../plugins/error-handler.js';
 import { buildOpenApi } from './openapi.js';
-import { ADMIN_SCOPE, type AdminRoute } from './route.js';
+import { ADMIN_PREFIX, ADMIN_SCOPE, type AdminRoute } from './route.js';
 import { AdminHttpError, AdminScopeRequired, invalidInput, sendProblem } from './problem.js';
 import { ADMIN_ROUTES } from './routes.js';
 
-export const ADMIN_PREFIX = '/admin/v1';
+export { ADMIN_PREFIX } from './route.js';
 /** Management requests are small JSON documents (a client with 20 keys is about 20 KB). */
 export const ADMIN_BODY_LIMIT_BYTES = 256 * 1024;
-/** A user agent is recorded in the audit log up to this many characters. */
-const USER_AGENT_MAX = 256;
+/** Objects and arrays nested deeper than this are refused (the deepest request is a client's jwks: 4). */
+export const MAX_JSON_DEPTH = 32;
 
 // RFC 6750 §2.1 and RFC 9449 §7.1: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i;
@@ -29,7 +29,18 @@ export async function adminPlugin(app: FastifyInstance, { deps, routes = ADMIN_R
   const realm = deps.issuer + ADMIN_PREFIX;
   // JSON only: the protocol endpoints' form parser is not inherited here.
   app.removeContentTypeParser('application/x-www-form-urlencoded');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: ADMIN_BODY_LIMIT_BYTES }, app.getDefaultJsonParser('error', 'error'));
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: ADMIN_BODY_LIMIT_BYTES }, (request, body, done) => {
+    parseJson(request, body as string, (error, value) => {
+      if (error !== null) return done(error, undefined);
+      // Deeper documents exist in no request of this API, and code that walks them (zod,
+      // JSON.stringify) would overflow its stack: a 400, not a 500.
+      if (depthExceeds(value, MAX_JSON_DEPTH)) {
+        return done(new AdminHttpError({ type: 'urn:trusty:problem:invalid-request', title: 'Invalid request', status: 400, detail: `the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep` }), undefined);
+      }
+      done(null, value);
+    });
+  });
   app.setErrorHandler(async (error, request, reply) => sendProblem(error, request, reply, realm));
   app.setNotFoundHandler(async (request, reply) =>
     sendProblem(new AdminHttpError({ type: 'urn:trusty:problem:not-found', title: 'Not found', status: 404, detail: 'no such operation in the management API' }), request, reply, realm),
@@ -90,8 +101,9 @@ async function authorize(request: FastifyRequest, reply: FastifyReply, deps: Htt
     throw new InvalidToken('the access token is DPoP-bound: use the DPoP authorization scheme with a proof', 'DPoP');
   }
   const wanted = route.scope === null ? ADMIN_SCOPE : `${ADMIN_SCOPE} ${route.scope}`;
-  // Only a service's own token (client_credentials: sub is the client, RFC 9068 §2.2) manages the server.
-  if (token.sub !== token.clientId) throw new AdminScopeRequired('the management API takes client_credentials access tokens only', wanted);
+  // Only a service's own token (client_credentials: sub is the client, RFC 9068 §2.2, and no
+  // auth_time, which every token of a signed-in user carries) manages the server.
+  if (token.sub !== token.clientId || token.payload.auth_time !== undefined) throw new AdminScopeRequired('the management API takes client_credentials access tokens only', wanted);
   // Held by the token, and still by its client now.
   const holds = (scope: string) => token.scopes.includes(scope) && deps.control.scopesOf(client).includes(scope);
   const admin = holds(ADMIN_SCOPE);
@@ -99,5 +111,18 @@ async function authorize(request: FastifyRequest, reply: FastifyReply, deps: Htt
     throw new AdminScopeRequired(`this operation needs the scope ${route.scope === null ? ADMIN_SCOPE : `${ADMIN_SCOPE} or ${route.scope}`}`, wanted);
   }
   const userAgent = request.headers['user-agent'];
-  return { id: `client:${client.clientId}`, admin, ip: request.ip, userAgent: userAgent?.slice(0, USER_AGENT_MAX) };
+  // The audit log cuts the user agent to its own limit.
+  return { id: `client:${client.clientId}`, admin, ip: request.ip, userAgent };
+}
+
+/** Whether `value` nests objects or arrays more than `max` levels (iterative: no recursion to overflow). */
+function depthExceeds(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > max) return true;
+    for (const member of Object.values(item)) if (member !== null && typeof member === 'object') stack.push([member, depth + 1]);
+  }
+  return false;
 }

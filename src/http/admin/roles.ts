@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { roleView, type PrincipalRolesView } from '../../application/admin/roles.js';
+import type { PrincipalRolesView } from '../../application/admin/roles.js';
 import { MAX_ROLES_PER_PRINCIPAL } from '../../domain/role.js';
-import { roleChangeFromWire, roleChangeSchema, roleFromConfig } from '../../config/role-to-domain.js';
+import { roleChangeSchema } from '../../config/role-api.js';
 import { clientShape, roleName, roleSchema } from '../../config/schema.js';
 import { adminRoute, pageOf, pageQuery, problemSchema, type AdminRoute } from './route.js';
 
@@ -14,8 +14,8 @@ const roleBody = z.object({
   scope: z.string().describe('Space-separated scopes the role lets a client ask for (client_credentials)'),
   resources: z.array(z.string()).describe('RFC 8707 resources the role lets a client ask for'),
   source: z.enum(['config', 'api']).describe('config: declared in config.yaml (read-only here); api: made through the API or the CLI'),
-  created_at: z.number().int().nullable(),
-  updated_at: z.number().int().nullable(),
+  created_at: z.iso.datetime().nullable(),
+  updated_at: z.iso.datetime().nullable(),
 });
 
 const principalRoles = z.object({
@@ -53,8 +53,7 @@ export const rolesRoutes: AdminRoute[] = [
     query: pageQuery,
     responses: { 200: { description: 'A page of roles', schema: pageOf(roleBody) }, 400: problems[400] },
     async handler({ query, control }) {
-      const { items, nextCursor } = control.roles.list({ limit: query.limit, cursor: query.cursor });
-      return { body: { items: items.map(roleView), next_cursor: nextCursor } };
+      return { body: await control.roles.list({ limit: query.limit, cursor: query.cursor }) };
     },
   }),
   adminRoute({
@@ -66,8 +65,8 @@ export const rolesRoutes: AdminRoute[] = [
     body: roleSchema,
     responses: { 201: { description: 'The role', schema: roleBody }, ...problems, 409: { description: 'A role of that name exists', schema: problemSchema } },
     async handler({ body, actor, control, deps }) {
-      const role = await control.roles.create(roleFromConfig(body, 'api'), actor);
-      return { status: 201, body: roleView(role), headers: { location: `${deps.issuer}/admin/v1/roles/${encodeURIComponent(role.name)}` } };
+      const role = await control.roles.create(actor, body);
+      return { status: 201, body: role, headers: { location: `${deps.issuer}/admin/v1/roles/${encodeURIComponent(role.name)}` } };
     },
   }),
   adminRoute({
@@ -79,7 +78,7 @@ export const rolesRoutes: AdminRoute[] = [
     params: byName,
     responses: { 200: { description: 'The role', schema: roleBody }, 400: problems[400], ...notFound },
     async handler({ params, control }) {
-      return { body: roleView(control.roles.get(params.name)) };
+      return { body: await control.roles.get(params.name) };
     },
   }),
   adminRoute({
@@ -92,7 +91,7 @@ export const rolesRoutes: AdminRoute[] = [
     body: roleChangeSchema,
     responses: { 200: { description: 'The role', schema: roleBody }, ...problems, ...notFound, ...configOwned },
     async handler({ params, body, actor, control }) {
-      return { body: roleView(await control.roles.update(params.name, roleChangeFromWire(body), actor)) };
+      return { body: await control.roles.update(actor, params.name, body) };
     },
   }),
   adminRoute({
@@ -104,7 +103,7 @@ export const rolesRoutes: AdminRoute[] = [
     params: byName,
     responses: { 204: { description: 'Deleted' }, 400: problems[400], 403: problems[403], ...notFound, ...configOwned },
     async handler({ params, actor, control }) {
-      await control.roles.delete(params.name, actor);
+      await control.roles.delete(actor, params.name);
       return { status: 204 };
     },
   }),
@@ -130,13 +129,14 @@ export const rolesRoutes: AdminRoute[] = [
     body: assignment,
     responses: { 200: { description: "The client's roles", schema: principalRoles }, ...problems, ...notFound },
     async handler({ params, body, actor, control }) {
-      return { body: view(await control.roles.setClientRoles(params.id, body.roles, actor)) };
+      return { body: view(await control.roles.setClientRoles(actor, params.id, body.roles)) };
     },
   }),
   adminRoute({
     method: 'GET',
     path: '/users/{id}/roles',
-    scope: 'trusty:clients:read',
+    // A user operation (trusty:admin, as every /users one): relying parties authorize on the roles claim.
+    scope: null,
     summary: "A user's roles (the roles claim of its tokens)",
     tags: TAGS,
     params: byUser,
@@ -148,14 +148,14 @@ export const rolesRoutes: AdminRoute[] = [
   adminRoute({
     method: 'PUT',
     path: '/users/{id}/roles',
-    scope: 'trusty:clients:write',
+    scope: null,
     summary: 'Replace the roles the API gives a user (config.yaml\'s stay)',
     tags: TAGS,
     params: byUser,
     body: assignment,
     responses: { 200: { description: "The user's roles", schema: principalRoles }, ...problems, ...notFound },
     async handler({ params, body, actor, control }) {
-      return { body: view(await control.roles.setUserRoles(params.id, body.roles, actor)) };
+      return { body: view(await control.roles.setUserRoles(actor, params.id, body.roles)) };
     },
   }),
 ];

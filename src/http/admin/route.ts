@@ -2,7 +2,11 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Actor } from '../../application/admin/changes.js';
 import type { ControlPlane } from '../../application/admin/control-plane.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../application/admin/paging.js';
 import type { HttpDeps } from '../deps.js';
+
+/** Where the management API lives (CONTRACT.md, Operators). */
+export const ADMIN_PREFIX = '/admin/v1';
 
 /** The management API's scopes: trusty:admin grants everything, the others one part. */
 export const ADMIN_SCOPE = 'trusty:admin';
@@ -60,9 +64,16 @@ export function adminRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.Zod
 }
 
 /** Paging, the same for every list: `limit` 1–200 (default 50), `cursor` from the previous page's next_cursor. */
-export const MAX_PAGE_SIZE = 200;
+export { MAX_PAGE_SIZE };
 export const pageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50).describe(`Items per page (1–${MAX_PAGE_SIZE}, default 50)`),
+  // Decimal digits only: Number() would also read 0x10, 1e2 or ' 5'.
+  limit: z
+    .string()
+    .regex(/^[1-9]\d{0,2}$/, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
+    .transform(Number)
+    .pipe(z.number().max(MAX_PAGE_SIZE, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`))
+    .default(DEFAULT_PAGE_SIZE)
+    .describe(`Items per page (1–${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE})`),
   cursor: z.string().min(1).max(512).optional().describe("The previous page's next_cursor"),
 });
 

@@ -47,7 +47,7 @@ export const serviceAccountsRoutes: AdminRoute[] = [
     responses: {
       201: { description: 'The account and its credential (shown this once)', schema: created },
       400: { description: 'A field is wrong (named in field)', schema: problemSchema },
-      403: { description: 'The scope holds trusty: scopes and the caller does not hold trusty:admin', schema: problemSchema },
+      403: { description: 'The scope or a role holds trusty: scopes and the caller does not hold trusty:admin', schema: problemSchema },
       409: { description: 'A client of that client_id exists', schema: problemSchema },
     },
     async handler({ body, actor, control, deps }) {

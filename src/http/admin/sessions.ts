@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { adminRoute, pageOf, pageQuery, problemSchema, type AdminRoute } from './route.js';
+import { userRef } from './users.js';
 
 /** Users' SSO sessions (docs/users.md): listed per user, revoked one by one. trusty:admin only. */
 const TAGS = ['sessions'] as const;
@@ -13,7 +14,7 @@ const sessionBody = z.object({
 });
 
 const listQuery = pageQuery.extend({
-  user_id: z.string().min(1).max(128).describe('The user id (sub) whose live sessions to list'),
+  user_id: userRef.describe('The user whose live sessions to list: its id (sub) or its username (an id is looked up first)'),
 });
 
 const bySid = z.strictObject({ sid: z.string().min(1).max(128).describe('The OIDC sid') });

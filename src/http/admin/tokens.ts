@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { clientShape } from '../../config/schema.js';
 import { adminRoute, problemSchema, type AdminRoute } from './route.js';
+import { userRef } from './users.js';
 
 /** Revoking every token of a client or a user at once (docs/users.md). trusty:admin only. */
 const TAGS = ['tokens'] as const;
@@ -8,7 +9,7 @@ const TAGS = ['tokens'] as const;
 const revokeBody = z
   .strictObject({
     client_id: clientShape.shape.client_id.optional().describe("Revoke every token of this client (its client_credentials tokens included)"),
-    user_id: z.string().min(1).max(128).optional().describe('Revoke every token of this user (id, i.e. sub), and end its sessions'),
+    user_id: userRef.optional().describe('Revoke every token of this user (its id, i.e. sub, or its username; an id is looked up first), and end its sessions'),
   })
   .superRefine((body, ctx) => {
     if (body.client_id !== undefined && body.user_id !== undefined) {
@@ -37,7 +38,7 @@ export const tokensRoutes: AdminRoute[] = [
       404: { description: 'No such client or user', schema: problemSchema },
     },
     async handler({ body, actor, control }) {
-      return { body: await control.tokens.revoke(actor, { clientId: body.client_id, userId: body.user_id }) };
+      return { body: (await control.tokens.revoke(actor, { clientId: body.client_id, user: body.user_id })).counts };
     },
   }),
 ];

@@ -22,7 +22,10 @@ const endedBody = z
 
 const withPassword = userBody.extend({ password: z.string().optional().describe('The generated password, shown this once (only when none was given)') });
 
-const byId = z.strictObject({ id: z.string().min(1).max(128).describe('The user id (sub)') });
+/** A user as every route takes it: its id (`sub`) or its username, the id first (docs/users.md). */
+export const userRef = z.string().min(1).max(USERNAME_MAX_LENGTH);
+
+const byId = z.strictObject({ id: userRef.describe('The user: its id (sub) or its username (an id is looked up first)') });
 
 const listQuery = pageQuery.extend({
   source: z.enum(['config', 'api']).optional().describe('Only users of this source'),

@@ -13,20 +13,24 @@ export const JWKS_URI_MAX_AGE_MS = 10 * 60_000;
 /**
  * Client keys for private_key_jwt: a registered `jwks` becomes a local key set (jose imports
  * each key once and caches the CryptoKey); a `jwks_uri` becomes a remote key set fetched with
- * a timeout and a size limit, cached, refetched only for an unknown kid after a cooldown.
+ * a timeout and a size limit, cached, refetched only for an unknown kid after a cooldown or once
+ * older than JWKS_URI_MAX_AGE_MS.
+ *
+ * Sets are kept per Client object, in a WeakMap: the client repository builds a new Client
+ * whenever its row changes (keys replaced or added, the same client_id made again) and keeps the
+ * old object otherwise, so a set never outlives its keys, and a deleted client's set goes with
+ * its object (nothing grows with every service account made and deleted). Any other change to a
+ * jwks_uri client's row (its scope, say) costs one fetch of its keys.
  */
 export class CachedClientKeys implements ClientKeys {
-  private readonly sets = new Map<string, { source: Client['jwks'] | string; getKey: JWTVerifyGetKey }>();
+  private readonly sets = new WeakMap<Client, JWTVerifyGetKey>();
 
   keysOf(client: Client): JWTVerifyGetKey {
-    const source = client.jwksUri ?? client.jwks;
-    const cached = this.sets.get(client.clientId);
-    // The client repository builds a new Client (and jwks object) whenever its row changes, and keeps
-    // the old one otherwise: a source of another identity means the keys were replaced or added to
-    // (PUT /admin/v1/clients/{id}/jwks), or a client of the same id was made again; never the old keys.
-    if (cached !== undefined && cached.source === source) return cached.getKey;
-    const getKey = client.jwksUri !== undefined ? remoteSet(client.jwksUri) : createLocalJWKSet((client.jwks ?? { keys: [] }) as JSONWebKeySet);
-    this.sets.set(client.clientId, { source, getKey });
+    let getKey = this.sets.get(client);
+    if (getKey === undefined) {
+      getKey = client.jwksUri !== undefined ? remoteSet(client.jwksUri) : createLocalJWKSet((client.jwks ?? { keys: [] }) as JSONWebKeySet);
+      this.sets.set(client, getKey);
+    }
     return getKey;
   }
 }

@@ -18,6 +18,8 @@ export const REMOVAL_MARGIN_SECONDS = 300;
 
 /** How often the scheduled rotation runs (src/container.ts); prepublication is hours at least. */
 export const KEY_MAINTENANCE_INTERVAL_MS = 10 * 60_000;
+/** The job runs this long after a key's change of state (whole seconds: the next second has begun). */
+const MAINTENANCE_DELAY_MS = 1_000;
 
 /**
  * A retired key stays published as long as anything it signed may be presented: an access token
@@ -39,14 +41,17 @@ export interface SigningKeys {
   readonly lifecycle: SigningKeyLifecycle;
   /** The scheduled rotation: creates and removes the keys that are due, then reloads the store. */
   maintain(): Promise<void>;
+  /** Milliseconds until the next maintenance: at the next change of a key's state (so a key that starts signing gets its published successor at once), at most KEY_MAINTENANCE_INTERVAL_MS. */
+  nextMaintenanceInMs(): number;
   /** Reloads the store whenever the control plane changes (the server's; a CLI run needs no reload). */
   followChanges(changes: ControlChanges): void;
 }
 
 /**
  * Opens the signing keys: with TRUSTY_KEK set, seals the rows stored in plaintext; creates the
- * keys that are due (the first start creates one per algorithm); imports them all. Fails with a
- * message naming TRUSTY_KEK when the keys are sealed and it is missing or wrong.
+ * keys that are due (the first start creates two per algorithm: the signing key and its
+ * published successor); imports them all. Fails with a message naming TRUSTY_KEK when the keys
+ * are sealed and it is missing or wrong.
  */
 export async function openSigningKeys(
   db: Kysely<Database>,
@@ -73,11 +78,16 @@ export async function openSigningKeys(
     lifecycle: {
       policy: records.policy,
       list: () => records.list(),
-      async rotate(algs, now) {
-        const rotations = await records.rotate(algs, now);
+      async rotate(algs, now, force) {
+        const rotations = await records.rotate(algs, now, force);
         await store.reload();
         return rotations;
       },
+    },
+    nextMaintenanceInMs() {
+      const next = store.nextChangeAt();
+      const ms = Number.isFinite(next) ? (next - clock.now()) * 1000 + MAINTENANCE_DELAY_MS : KEY_MAINTENANCE_INTERVAL_MS;
+      return Math.min(KEY_MAINTENANCE_INTERVAL_MS, Math.max(MAINTENANCE_DELAY_MS, ms));
     },
     async maintain() {
       await due();

@@ -6,6 +6,7 @@ import { compactVerify, CompactSign } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../application/ports/clock.js';
 import { SIGNING_ALGS } from '../../domain/client.js';
+import { MAX_PUBLISHED_KEYS_PER_ALG, MIN_ROTATION_GAP_SECONDS, RotationRefused } from '../../domain/signing-key.js';
 import { openDatabase, type Db } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { createLogger } from '../logger.js';
@@ -56,9 +57,9 @@ describe('signing key lifecycle in the key store', () => {
     const clock = new FrozenClock();
     const keys = await open(clock);
     const first = signingKid(keys);
-    clock.time = T0 + 89 * DAY;
-    await keys.maintain();
+    // Published from the first start.
     const next = keys.store.jwks().keys.find((key) => key.alg === 'ES256' && key.kid !== first)!.kid!;
+    clock.time = T0 + 90 * DAY - 1;
     expect(signingKid(keys)).toBe(first);
     expect(keys.store.verificationKey(next)).toBeDefined();
 
@@ -75,40 +76,50 @@ describe('signing key lifecycle in the key store', () => {
   it('crosses every boundary with a frozen clock: prepublished, active, retired, removed (and its row deleted)', async () => {
     const clock = new FrozenClock();
     const keys = await open(clock);
-    // The first start: one active key per algorithm, nothing prepublished.
+    // The first start, in one pass: an active key per algorithm, and its successor already published.
     const firsts = Object.fromEntries(SIGNING_ALGS.map((alg) => [alg, keys.store.signingKey(alg).kid]));
-    expect(keys.store.jwks().keys.map((key) => key.alg)).toEqual([...SIGNING_ALGS]);
+    expect(keys.store.jwks().keys.map((key) => key.alg)).toEqual([...SIGNING_ALGS, ...SIGNING_ALGS]);
+    expect(kids(keys).slice(0, 4)).toEqual(SIGNING_ALGS.map((alg) => firsts[alg]));
     for (const key of keys.store.jwks().keys) expect(Object.keys(key).sort()).toEqual(expect.arrayContaining(['alg', 'kid', 'kty', 'use']));
     for (const key of keys.store.jwks().keys) expect(key).not.toHaveProperty('d');
+    const listed = await keys.lifecycle.list();
+    expect(listed).toHaveLength(8);
+    const next = listed.find((key) => key.alg === 'ES256' && key.kid !== firsts.ES256)!;
+    expect(next).toMatchObject({ activatesAt: T0 + 90 * DAY, createdAt: T0, retiresAt: undefined });
+    expect(listed.find((key) => key.kid === firsts.ES256)).toMatchObject({ createdAt: T0, activatesAt: T0, retiresAt: T0 + 90 * DAY, removesAt: T0 + 90 * DAY + RETENTION });
+    expect(keys.store.verificationKey(next.kid)?.alg).toBe('ES256');
     const atStart = keys.store.jwks();
 
-    // Until a prepublication before the end of the interval: nothing to do, the same JWKS object.
-    clock.time = T0 + 89 * DAY - 1;
-    await keys.maintain();
-    expect(keys.store.jwks()).toBe(atStart);
-
-    // Prepublished: in the JWKS (after the active keys), not signing.
-    clock.time = T0 + 89 * DAY;
-    await keys.maintain();
-    expect(kids(keys)).toHaveLength(8);
-    expect(kids(keys).slice(0, 4)).toEqual(SIGNING_ALGS.map((alg) => firsts[alg]));
-    const listed = await keys.lifecycle.list();
-    const next = listed.find((key) => key.alg === 'ES256' && key.kid !== firsts.ES256)!;
-    expect(next).toMatchObject({ activatesAt: T0 + 90 * DAY, createdAt: T0 + 89 * DAY, retiresAt: undefined });
-    expect(listed.find((key) => key.kid === firsts.ES256)).toMatchObject({ retiresAt: T0 + 90 * DAY, removesAt: T0 + 90 * DAY + RETENTION });
-    clock.time = T0 + 90 * DAY - 1;
+    // Throughout the interval: nothing to do, the same JWKS object.
+    for (const at of [T0 + DAY, T0 + 89 * DAY, T0 + 90 * DAY - 1]) {
+      clock.time = at;
+      await keys.maintain();
+      expect(keys.store.jwks()).toBe(atStart);
+    }
     expect(signingKid(keys)).toBe(firsts.ES256);
 
     // Active at its second, with no reload: the store works it out from the clock.
     clock.time = T0 + 90 * DAY;
     expect(signingKid(keys)).toBe(next.kid);
     expect(kids(keys)[0]).toBe(next.kid);
+    // The maintenance then publishes its successor, due at the end of its interval.
+    await keys.maintain();
+    expect(kids(keys)).toHaveLength(12);
+    const after = await keys.lifecycle.list();
+    expect(after.filter((key) => key.alg === 'ES256').map(({ kid, createdAt, activatesAt }) => ({ kid, createdAt, activatesAt }))).toEqual([
+      { kid: firsts.ES256, createdAt: T0, activatesAt: T0 },
+      { kid: next.kid, createdAt: T0, activatesAt: T0 + 90 * DAY },
+      { kid: expect.any(String), createdAt: T0 + 90 * DAY, activatesAt: T0 + 180 * DAY },
+    ]);
+    await keys.maintain();
+    expect(kids(keys)).toHaveLength(12); // no second successor
+
     // Retired: still verifies, until its removal second.
     clock.time = T0 + 90 * DAY + RETENTION - 1;
     expect(keys.store.verificationKey(firsts.ES256!)).toBeDefined();
     clock.time = T0 + 90 * DAY + RETENTION;
     expect(keys.store.verificationKey(firsts.ES256!)).toBeUndefined();
-    expect(kids(keys)).toHaveLength(4);
+    expect(kids(keys)).toHaveLength(8);
     await keys.maintain();
     expect(await keys.db.kysely.selectFrom('signing_keys').select('kid').where('kid', '=', firsts.ES256!).execute()).toEqual([]);
   });
@@ -117,21 +128,24 @@ describe('signing key lifecycle in the key store', () => {
     const clock = new FrozenClock();
     const keys = await open(clock);
     const other = await open(clock, {}, { ...database(keys.dir), dir: keys.dir });
-    clock.time = T0 + 89 * DAY;
-    await keys.maintain();
-    await other.store.reload();
     const old = signingKid(keys);
+    // Published since the first start, in both processes.
     const prepublished = kids(keys).find((kid, i) => i >= 4 && kid !== undefined && keys.store.verificationKey(kid)?.alg === 'ES256')!;
+    expect(other.store.verificationKey(prepublished)).toBeDefined();
 
-    clock.time = T0 + 89 * DAY + 10;
+    clock.time = T0 + 5 * DAY;
     const [rotation] = await keys.lifecycle.rotate(['ES256'], clock.time);
     expect(rotation).toEqual({ alg: 'ES256', retired: old, active: prepublished, activatesAt: clock.time, next: expect.any(String) });
+    expect(kids(keys)).toContain(rotation!.next);
     // This process signs with it once rotate returns.
     expect(signingKid(keys)).toBe(prepublished);
     expect(keys.store.signingKey('PS256')).toBe(keys.store.signingKey('PS256'));
     const listed = await keys.lifecycle.list();
     expect(listed.find((key) => key.kid === rotation!.next)).toMatchObject({ activatesAt: clock.time + 90 * DAY });
     expect(listed.find((key) => key.kid === old)).toMatchObject({ retiresAt: clock.time, removesAt: clock.time + RETENTION });
+    // One successor per algorithm: the rotation's, and the maintenance adds none.
+    await keys.maintain();
+    expect((await keys.lifecycle.list()).filter((key) => key.activatesAt > clock.time).map((key) => key.alg).sort()).toEqual([...SIGNING_ALGS].sort());
 
     // The other process notices on its next poll, reloads in the background, and meanwhile signs with the old key.
     expect(signingKid(other)).toBe(old);
@@ -141,32 +155,55 @@ describe('signing key lifecycle in the key store', () => {
     expect(other.store.verificationKey(rotation!.next!)).toBeDefined();
   });
 
-  it('never activates two keys of an algorithm in one second: the new key follows a second later, and a retry within it repeats the rotation', async () => {
+  it('never activates two keys of an algorithm in one second (forced): the new key follows a second later, and a retry within it repeats the rotation', async () => {
     const clock = new FrozenClock();
     const keys = await open(clock);
     const started = keys.store.signingKey('EdDSA').kid;
-    const [first] = await keys.lifecycle.rotate(['EdDSA'], clock.time);
+    const [first] = await keys.lifecycle.rotate(['EdDSA'], clock.time, true);
     expect(first).toEqual({ alg: 'EdDSA', retired: started, active: expect.any(String), activatesAt: T0 + 1, next: expect.any(String) });
-    expect(await keys.lifecycle.rotate(['EdDSA'], clock.time)).toEqual([first]);
+    expect(await keys.lifecycle.rotate(['EdDSA'], clock.time, true)).toEqual([first]);
     expect(keys.store.signingKey('EdDSA').kid).toBe(started);
     clock.time = T0 + 1;
     expect(keys.store.signingKey('EdDSA').kid).toBe(first!.active);
-    const [second] = await keys.lifecycle.rotate(['EdDSA'], clock.time);
+    const [second] = await keys.lifecycle.rotate(['EdDSA'], clock.time, true);
     expect(second).toEqual({ alg: 'EdDSA', retired: first!.active, active: first!.next, activatesAt: T0 + 2, next: expect.any(String) });
     expect(await keys.db.kysely.selectFrom('signing_keys').select('kid').where('alg', '=', 'EdDSA').execute()).toHaveLength(4);
   });
 
-  it('two processes on one database rotate once: the key created by the first is the successor of both', async () => {
+  it('refuses a rotation within 300 s of the last activation unless forced, and beyond 12 published keys of an algorithm even forced', async () => {
     const clock = new FrozenClock();
-    const a = await open(clock);
-    const b = await open(clock, {}, { ...database(a.dir), dir: a.dir });
-    clock.time = T0 + 89 * DAY;
+    const keys = await open(clock);
+    await expect(keys.lifecycle.rotate(['ES256'], clock.time)).rejects.toThrow(new RotationRefused('ES256 was rotated 0 s ago: relying parties may cache the JWKS 300 s; retry in 300 s, or force it'));
+    clock.time = T0 + MIN_ROTATION_GAP_SECONDS;
+    const [rotated] = await keys.lifecycle.rotate(['ES256'], clock.time);
+    expect(rotated!.activatesAt).toBe(T0 + MIN_ROTATION_GAP_SECONDS);
+    // Forced, each rotation adds one published key (the retired one stays until its removal).
+    for (let published = 3; published < MAX_PUBLISHED_KEYS_PER_ALG; published++) {
+      clock.time += 1;
+      await keys.lifecycle.rotate(['ES256'], clock.time, true);
+    }
+    clock.time += 1;
+    await expect(keys.lifecycle.rotate(['ES256'], clock.time, true)).rejects.toThrow(`ES256 has ${MAX_PUBLISHED_KEYS_PER_ALG} published keys (at most ${MAX_PUBLISHED_KEYS_PER_ALG}): wait until retired ones are removed`);
+  });
+
+  it('two processes on one database rotate once: the keys created by the first are those of both', async () => {
+    const clock = new FrozenClock();
+    // The first start of both at once: one signing key and one successor per algorithm.
+    const at = database();
+    const [a, b] = await Promise.all([open(clock, {}, at), open(clock, {}, { ...database(at.dir), dir: at.dir })]);
+    const rowsOf = () => a.db.kysely.selectFrom('signing_keys').select(['alg', 'activates_at']).execute();
+    expect(await rowsOf()).toHaveLength(8);
+    expect(kids(a)).toHaveLength(8);
+    expect(kids(a)).toEqual(kids(b));
+    // The successors activate: each process would publish the next one; one does.
+    clock.time = T0 + 90 * DAY;
     await Promise.all([a.maintain(), b.maintain()]);
-    const rows = await a.db.kysely.selectFrom('signing_keys').select(['alg']).execute();
-    expect(rows).toHaveLength(8);
+    const rows = await rowsOf();
+    expect(rows).toHaveLength(12);
+    expect(rows.filter((row) => row.activates_at === T0 + 180 * DAY)).toHaveLength(4);
     // Each sees the other's keys at its next maintenance (or request) at the latest.
     await Promise.all([a.maintain(), b.maintain()]);
-    expect(kids(a)).toHaveLength(8);
+    expect(kids(a)).toHaveLength(12);
     expect(kids(a)).toEqual(kids(b));
   });
 
@@ -193,10 +230,10 @@ describe('private keys at rest (TRUSTY_KEK)', () => {
     await expect(open(clock, {}, at)).rejects.toThrow(/^signing key [\w-]+ is encrypted: set TRUSTY_KEK to the key-encryption key it was written with$/);
     await expect(open(clock, { TRUSTY_KEK: randomBytes(32).toString('base64url') }, at)).rejects.toThrow(/does not decrypt with TRUSTY_KEK: it was written with another key-encryption key$/);
     await expect(open(clock, { TRUSTY_KEK: 'not-a-key' }, at)).rejects.toThrow(/^TRUSTY_KEK must be 32 random bytes in base64url/);
-    // A rotation due then (first start of a missing algorithm, say) would write nothing either.
-    clock.time = T0 + 89 * DAY;
+    // A rotation due then (the successors activate and need successors of their own) would write nothing either.
+    clock.time = T0 + 90 * DAY;
     await expect(open(clock, {}, at)).rejects.toThrow('the signing keys are encrypted: set TRUSTY_KEK to the key-encryption key they were written with');
-    expect(await at.db.kysely.selectFrom('signing_keys').select('kid').execute()).toHaveLength(4);
+    expect(await at.db.kysely.selectFrom('signing_keys').select('kid').execute()).toHaveLength(8);
   });
 
   it('stores keys sealed, seals the plaintext ones at start, and opens them again with the same KEK', async () => {
@@ -204,18 +241,20 @@ describe('private keys at rest (TRUSTY_KEK)', () => {
     const plain = await open(clock);
     const rowsOf = () => plain.db.kysely.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute();
     for (const row of await rowsOf()) expect(JSON.parse(row.private_jwk)).toHaveProperty('d');
-    const before = Object.fromEntries(SIGNING_ALGS.map((alg) => [alg, plain.store.signingKey(alg).kid]));
+    expect(await rowsOf()).toHaveLength(8);
 
     const sealed = await open(clock, { TRUSTY_KEK: kek }, { ...database(plain.dir), dir: plain.dir });
-    clock.time = T0 + 89 * DAY;
-    await sealed.maintain(); // and a new key, written sealed
+    clock.time = T0 + 90 * DAY;
+    await sealed.maintain(); // and new keys, written sealed
+    const before = Object.fromEntries(SIGNING_ALGS.map((alg) => [alg, sealed.store.signingKey(alg).kid]));
     const rows = await rowsOf();
-    expect(rows).toHaveLength(8);
+    expect(rows).toHaveLength(12);
     for (const row of rows) {
       expect(row.private_jwk).toMatch(/^eyJ[\w-]*\.\.[\w-]+\.[\w-]+\.[\w-]+$/); // compact JWE, dir: no encrypted key
       expect(() => JSON.parse(row.private_jwk)).toThrow();
     }
     const again = await open(clock, { TRUSTY_KEK: kek }, { ...database(plain.dir), dir: plain.dir });
     expect(Object.fromEntries(SIGNING_ALGS.map((alg) => [alg, again.store.signingKey(alg).kid]))).toEqual(before);
+    expect(kids(again)).toEqual(kids(sealed));
   });
 });

@@ -59,6 +59,11 @@ export class SqliteKeyStore implements KeyStore {
     return this.now().jwks;
   }
 
+  /** The next second at which a key changes state (Infinity if none will): the maintenance job runs then. */
+  nextChangeAt(): number {
+    return this.now().until;
+  }
+
   /** Reads the keys again (one load at a time, in call order); imports only keys not seen before. */
   reload(): Promise<void> {
     const done = this.queue.then(() => this.load());

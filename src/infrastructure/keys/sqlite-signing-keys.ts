@@ -2,7 +2,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jo
 import { sql, type Kysely } from 'kysely';
 import type { KeyRotation, SigningKeyLifecycle } from '../../application/ports/key-store.js';
 import { SIGNING_ALGS, type SigningAlg } from '../../domain/client.js';
-import { removedKeys, rotationPlan, scheduledKeys, timelines, type KeyTimeline, type RotationPolicy, type ScheduledKey } from '../../domain/signing-key.js';
+import { removedKeys, rotationPlan, rotationRefusal, RotationRefused, scheduledKeys, timelines, type KeyTimeline, type RotationPolicy, type ScheduledKey } from '../../domain/signing-key.js';
 import type { Database } from '../db/schema.js';
 import { isSealed, KEK_VARIABLE, KeyEncryptionError, openPrivateJwk, sealPrivateJwk } from './key-encryption.js';
 
@@ -72,9 +72,10 @@ export class SqliteSigningKeys implements SigningKeyLifecycle {
   }
 
   /**
-   * The scheduled rotation (at start and every few minutes): a first key for each algorithm
-   * that has none, a successor prepublished before the end of each key's interval, and removed
-   * keys deleted. Returns what it created and deleted.
+   * The scheduled rotation (at start and every few minutes): for an algorithm with no key, a
+   * first key and its successor (one pass, one transaction); for a signing key without a
+   * successor (its predecessor just retired), a successor published at once; removed keys
+   * deleted. Returns what it created and deleted.
    */
   async maintain(now: number): Promise<{ created: NewKey[]; removed: string[] }> {
     return this.write(now, (keys) => ({
@@ -84,9 +85,13 @@ export class SqliteSigningKeys implements SigningKeyLifecycle {
     }));
   }
 
-  async rotate(algs: readonly SigningAlg[], now: number): Promise<KeyRotation[]> {
+  async rotate(algs: readonly SigningAlg[], now: number, force = false): Promise<KeyRotation[]> {
     let plans: ReturnType<typeof rotationPlan>[] = [];
     const { created } = await this.write(now, (keys) => {
+      // Checked again inside the write transaction (the plan is re-made there): of two racing
+      // rotations, the second is refused instead of activating a successor published just now.
+      const refusals = algs.flatMap((alg) => rotationRefusal(keys, alg, now, force) ?? []);
+      if (refusals.length > 0) throw new RotationRefused(refusals.join('; '));
       plans = algs.map((alg) => rotationPlan(keys, alg, now, this.policy));
       return {
         create: plans.flatMap((plan) => plan.create.map((activatesAt) => ({ alg: plan.alg, activatesAt }))),

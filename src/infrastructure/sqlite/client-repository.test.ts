@@ -10,6 +10,7 @@ import { SqliteClientRepository } from './client-repository.js';
 const NOW = 1_800_000_000;
 let db: Db;
 let repo: SqliteClientRepository;
+let now = NOW;
 let recorded = 0;
 let listeners: Array<() => void> = [];
 const changes = {
@@ -22,9 +23,10 @@ const machine = (clientId: string, over: Partial<Client> = {}) => client({ clien
 beforeEach(() => {
   db = openDatabase(':memory:');
   migrate(db.sqlite);
+  now = NOW;
   recorded = 0;
   listeners = [];
-  repo = new SqliteClientRepository(db.kysely, () => NOW, changes);
+  repo = new SqliteClientRepository(db.kysely, () => now, changes);
 });
 afterEach(() => {
   db.sqlite.close();
@@ -43,6 +45,41 @@ describe('SqliteClientRepository (control plane)', () => {
   it('stamps enabledSince at creation: tokens of a deleted client of the same id stay dead', async () => {
     await repo.insert(write(machine('agent')), 'api');
     expect((await repo.findById('agent'))!.enabledSince).toBe(NOW);
+  });
+
+  it('enabling in the second of the disable stamps the next second: a token issued in that second before the disable stays dead', async () => {
+    await repo.insert(write(machine('agent')), 'api');
+    await repo.modify('agent', (current) => ({ ...current, enabled: false }));
+    await repo.modify('agent', (current) => ({ ...current, enabled: true }));
+    expect((await repo.findById('agent'))!.enabledSince).toBe(NOW + 1);
+    // A later enable is stamped with its own second.
+    now = NOW + 5;
+    await repo.modify('agent', (current) => ({ ...current, enabled: false }));
+    now = NOW + 7;
+    await repo.modify('agent', (current) => ({ ...current, enabled: true }));
+    expect((await repo.findById('agent'))!.enabledSince).toBe(NOW + 7);
+  });
+
+  it('the seed enabling a config client in the second it was disabled stamps the next second too', async () => {
+    expect(await repo.upsert(machine('filed'), 'config')).toBe('created');
+    expect(await repo.disableAllExcept('config', [])).toEqual(['filed']);
+    expect(await repo.upsert(machine('filed'), 'config')).toBe('enabled');
+    expect((await repo.findById('filed'))!.enabledSince).toBe(NOW + 1);
+  });
+
+  it('an expired client given a later expiry, or none, does not revive the tokens issued before it expired', async () => {
+    await repo.insert(write(machine('temp', { expiresAt: NOW + 10 })), 'api');
+    await repo.insert(write(machine('live', { expiresAt: NOW + 100 })), 'api');
+    now = NOW + 20;
+    // Changed while still expired: nothing to revive.
+    await repo.modify('temp', (current) => ({ ...current, client: { ...current.client, scopes: ['other'] } }));
+    expect((await repo.findById('temp'))!.enabledSince).toBe(NOW);
+    await repo.modify('temp', (current) => ({ ...current, client: { ...current.client, expiresAt: undefined } }));
+    // Tokens are issued before expires_at only (the authenticator refuses from it on).
+    expect((await repo.findById('temp'))!.enabledSince).toBe(NOW + 10);
+    // Not expired: an extension changes nothing else.
+    await repo.modify('live', (current) => ({ ...current, client: { ...current.client, expiresAt: NOW + 200 } }));
+    expect((await repo.findById('live'))!.enabledSince).toBe(NOW);
   });
 
   it('records a change in every write transaction, not for a no-op; a change listener drops the cache', async () => {

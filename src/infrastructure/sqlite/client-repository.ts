@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type {
   ClientQuery,
   ClientRecord,
@@ -10,17 +10,12 @@ import type {
 } from '../../application/ports/repositories.js';
 import type { Client } from '../../domain/client.js';
 import type { ClientsTable, Database } from '../db/schema.js';
+import { controlWrite, type ChangeRecorder } from './control-write.js';
 import { endGrantsOf, inChunks } from './end-grants.js';
 
 /** The metadata column: the domain Client minus what has a column of its own. */
 type StoredMetadata = Omit<Client, 'secretDigest' | 'enabledSince' | 'previousSecret' | 'expiresAt'>;
 type Row = Selectable<ClientsTable>;
-
-/** The change counter (ControlVersion): bumped in every write transaction; its listeners drop the cache. */
-export interface ClientChanges {
-  record(trx: Transaction<Database>): Promise<void>;
-  onChange(listener: () => void): void;
-}
 
 /**
  * Clients in SQLite; the enabled ones are cached in memory: the token endpoint, introspection and
@@ -40,7 +35,8 @@ export class SqliteClientRepository implements ClientRepository, ClientStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: () => number,
-    private readonly changes?: ClientChanges,
+    /** The change counter (ControlVersion): bumped in every write transaction; its listeners drop the cache. */
+    private readonly changes?: ChangeRecorder,
   ) {
     changes?.onChange(() => this.invalidate());
   }
@@ -75,7 +71,7 @@ export class SqliteClientRepository implements ClientRepository, ClientStore {
       if (same && existing.disabled_at === null) return 'unchanged';
       await trx
         .updateTable('clients')
-        .set({ ...columnsOf(client), updated_at: now, disabled_at: null, ...(existing.disabled_at !== null ? { enabled_at: now } : {}) })
+        .set({ ...columnsOf(client), updated_at: now, disabled_at: null, ...(existing.disabled_at !== null ? { enabled_at: enabledAt(now, existing.disabled_at) } : {}) })
         .where('client_id', '=', client.clientId)
         .execute();
       return existing.disabled_at === null ? 'updated' : 'enabled';
@@ -149,6 +145,7 @@ export class SqliteClientRepository implements ClientRepository, ClientStore {
       const next = change(before);
       if (next === undefined) return { before, after: before, changed: false };
       const wasEnabled = row.disabled_at === null;
+      const enabledSince = restamped(row, next, now);
       await trx
         .updateTable('clients')
         .set({
@@ -158,7 +155,8 @@ export class SqliteClientRepository implements ClientRepository, ClientStore {
           description: next.description ?? null,
           updated_at: now,
           ...(wasEnabled && !next.enabled ? { disabled_at: now } : {}),
-          ...(!wasEnabled && next.enabled ? { disabled_at: null, enabled_at: now } : {}),
+          ...(!wasEnabled && next.enabled ? { disabled_at: null } : {}),
+          ...(enabledSince !== undefined ? { enabled_at: enabledSince } : {}),
         })
         .where('client_id', '=', clientId)
         .execute();
@@ -182,18 +180,12 @@ export class SqliteClientRepository implements ClientRepository, ClientStore {
   }
 
   /**
-   * Runs `work` in a transaction; when `changed` says it wrote something, the change is recorded
-   * in the same transaction (every process drops its cache) and this process's cache is dropped.
+   * A control-plane write (control-write.ts): an IMMEDIATE transaction, the change recorded in it
+   * when `changed` says it wrote something, and this process's cache dropped after the commit.
    */
-  private async write<T>(work: (trx: Transaction<Database>, now: number) => Promise<T>, changed: (result: T) => boolean): Promise<T> {
+  private async write<T>(work: (trx: Kysely<Database>, now: number) => Promise<T>, changed: (result: T) => boolean): Promise<T> {
     const now = this.clock();
-    const result = await this.db.transaction().execute(async (trx) => {
-      const result = await work(trx, now);
-      if (changed(result)) await this.changes?.record(trx);
-      return result;
-    });
-    if (changed(result)) this.invalidate();
-    return result;
+    return controlWrite(this.db, this.changes, (trx) => work(trx, now), changed, () => this.invalidate());
   }
 
   private invalidate(): void {
@@ -233,6 +225,30 @@ export class SqliteClientRepository implements ClientRepository, ClientStore {
     this.cache = cache;
     return cache;
   }
+}
+
+/**
+ * enabled_at when a client disabled at `disabledAt` is enabled at `now`: the verifier refuses
+ * tokens whose iat is before it, and a token issued in the second of the disable, before it,
+ * has iat = disabledAt: enabling within that second must not revive it.
+ */
+function enabledAt(now: number, disabledAt: number): number {
+  return Math.max(now, disabledAt + 1);
+}
+
+/**
+ * The new enabled_at of a change, if it needs one: enabling (see enabledAt), or moving the expiry
+ * of an expired client ahead or removing it. Its tokens from before the expiry must stay dead:
+ * none was issued from expires_at on (the client authenticator refuses an expired client), so
+ * enabled_at becomes at least the old expires_at.
+ */
+function restamped(row: Row, next: ClientWrite, now: number): number | undefined {
+  let since: number | undefined;
+  if (row.disabled_at !== null && next.enabled) since = enabledAt(now, row.disabled_at);
+  const expired = row.expires_at !== null && row.expires_at <= now;
+  const revived = expired && (next.client.expiresAt === undefined || next.client.expiresAt > now);
+  if (revived) since = Math.max(since ?? row.enabled_at ?? 0, row.expires_at!);
+  return since;
 }
 
 function metadataOf(client: Client): StoredMetadata {

@@ -1,5 +1,5 @@
 import type SQLite from 'better-sqlite3';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { ControlChanges } from '../../application/ports/control-changes.js';
 import type { Database } from '../db/schema.js';
 
@@ -20,6 +20,7 @@ export const CONTROL_POLL_INTERVAL_MS = 1;
  */
 export class ControlVersion implements ControlChanges {
   private readonly listeners: Array<() => void> = [];
+  private readonly foreignListeners: Array<() => void> = [];
   private readonly dataVersion: SQLite.Statement<[], number>;
   private readonly counter: SQLite.Statement<[], number>;
   private lastDataVersion: number;
@@ -37,8 +38,17 @@ export class ControlVersion implements ControlChanges {
     this.listeners.push(listener);
   }
 
+  /**
+   * Runs `listener` whenever another connection committed anything (found by the next poll):
+   * for state whose own writes do not go through `record` — a revocation at /revoke on another
+   * server on the file — and that can tell cheaply what is new (revoked_tokens.seq).
+   */
+  onForeignWrite(listener: () => void): void {
+    this.foreignListeners.push(listener);
+  }
+
   /** Increments the counter inside the caller's transaction, then drops this process's caches. */
-  async record(trx: Kysely<Database> | Transaction<Database>): Promise<void> {
+  async record(trx: Kysely<Database>): Promise<void> {
     await trx.updateTable('control_version').set({ version: sql<number>`version + 1` }).where('id', '=', 1).execute();
     this.notify();
   }
@@ -51,6 +61,7 @@ export class ControlVersion implements ControlChanges {
     const dataVersion = this.dataVersion.get() ?? 0;
     if (dataVersion === this.lastDataVersion) return;
     this.lastDataVersion = dataVersion;
+    for (const listener of this.foreignListeners) listener();
     const counter = this.counter.get() ?? 0;
     if (counter === this.lastCounter) return;
     this.lastCounter = counter;

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { RevokedCounts } from '../../application/ports/repositories.js';
 import type { Database } from '../db/schema.js';
 
@@ -13,7 +13,7 @@ type Owner = 'client_id' | 'user_id';
  * them again later therefore revives none of it: they start afresh, and are asked for consent
  * again.
  */
-export async function endGrantsOf(trx: Transaction<Database>, owner: Owner, all: readonly string[], now: number): Promise<RevokedCounts> {
+export async function endGrantsOf(trx: Kysely<Database>, owner: Owner, all: readonly string[], now: number): Promise<RevokedCounts> {
   const total = { refreshTokens: 0, accessTokens: 0, sessions: 0 };
   await inChunks(all, async (ids) => {
     add(total, await revokeChunk(trx, owner, ids, now));
@@ -30,7 +30,7 @@ export async function endGrantsOf(trx: Transaction<Database>, owner: Owner, all:
  * codes expire, and a user's live sessions expire (their clients are told, see below).
  * Client_credentials access tokens are not recorded: the caller deals with those.
  */
-export async function revokeTokensOf(trx: Transaction<Database>, owner: Owner, all: readonly string[], now: number): Promise<RevokedCounts> {
+export async function revokeTokensOf(trx: Kysely<Database>, owner: Owner, all: readonly string[], now: number): Promise<RevokedCounts> {
   const total = { refreshTokens: 0, accessTokens: 0, sessions: 0 };
   await inChunks(all, async (ids) => add(total, await revokeChunk(trx, owner, ids, now)));
   return total;
@@ -41,7 +41,7 @@ export async function inChunks<T>(all: readonly T[], run: (chunk: readonly T[]) 
   for (let i = 0; i < all.length; i += CHUNK) await run(all.slice(i, i + CHUNK));
 }
 
-async function revokeChunk(trx: Transaction<Database>, owner: Owner, ids: readonly string[], now: number): Promise<RevokedCounts> {
+async function revokeChunk(trx: Kysely<Database>, owner: Owner, ids: readonly string[], now: number): Promise<RevokedCounts> {
   // Counted: the ones that still worked (not rotated, not expired); all are marked revoked.
   const usable = await trx
     .selectFrom('refresh_tokens')

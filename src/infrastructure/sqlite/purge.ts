@@ -9,6 +9,11 @@ export interface PurgePolicy {
   readonly codeRetention: number;
   /** Audit events older than this are deleted, seconds. */
   readonly auditRetention: number;
+  /**
+   * `client.auth_failed` events older than this are deleted, seconds (auditRetention when not
+   * given): anyone can cause them, so they are kept a shorter time (audit.failed_auth_retention_days).
+   */
+  readonly failedAuthRetention?: number;
 }
 
 export type PurgeReport = Record<string, number>;
@@ -45,6 +50,11 @@ export async function purgeExpired(db: Kysely<Database>, now: number, policy: Pu
     );
     report.revoked_tokens = count(await trx.deleteFrom('revoked_tokens').where('expires_at', '<=', now).execute());
     report.audit_log = count(await trx.deleteFrom('audit_log').where('at_ms', '<', sql<number>`${(now - policy.auditRetention) * 1000}`).execute());
+    if (policy.failedAuthRetention !== undefined && policy.failedAuthRetention < policy.auditRetention) {
+      // One range of the (event, at_ms) index.
+      const failedBefore = sql<number>`${(now - policy.failedAuthRetention) * 1000}`;
+      report.audit_log += count(await trx.deleteFrom('audit_log').where('event', '=', 'client.auth_failed').where('at_ms', '<', failedBefore).execute());
+    }
     return report;
   });
 }

@@ -3,14 +3,11 @@ import type { Kysely, Selectable } from 'kysely';
 import type { RoleRepository, RoleSeedReport, RoleSnapshot } from '../../application/ports/roles.js';
 import { MAX_ROLES, type PrincipalType, type Role, type RoleAssignment, type RoleSource } from '../../domain/role.js';
 import type { Database, RoleAssignmentsTable, RolesTable } from '../db/schema.js';
-import type { ControlVersion } from './control-version.js';
+import { controlWrite, type ChangeRecorder } from './control-write.js';
 import { inChunks } from './end-grants.js';
 
 const NONE: readonly string[] = Object.freeze([]);
 const NO_ASSIGNMENTS: readonly RoleAssignment[] = Object.freeze([]);
-
-/** What the repository needs of the control-version counter (src/infrastructure/sqlite/control-version.ts). */
-type Changes = Pick<ControlVersion, 'onChange' | 'record'>;
 
 class Snapshot implements RoleSnapshot {
   private readonly names: Record<PrincipalType, Map<string, readonly string[]>> = { client: new Map(), user: new Map() };
@@ -57,15 +54,22 @@ export class SqliteRoleRepository implements RoleRepository {
     private readonly db: Kysely<Database>,
     private readonly sqlite: SQLite.Database,
     private readonly clock: () => number,
-    private readonly changes: Changes,
+    private readonly changes: ChangeRecorder,
   ) {
     const roles = sqlite.prepare<[], Selectable<RolesTable>>('SELECT name, description, scope, resources, source, created_at, updated_at FROM roles');
     const assignments = sqlite.prepare<[], Selectable<RoleAssignmentsTable>>('SELECT role, principal_type, principal_id, source, created_at FROM role_assignments');
     // One read transaction: the roles and the assignments of the same moment.
     this.readAll = sqlite.transaction(() => ({ roles: roles.all(), assignments: assignments.all() }));
-    changes.onChange(() => {
-      this.stale = true;
-    });
+    changes.onChange(this.invalidate);
+  }
+
+  private readonly invalidate = (): void => {
+    this.stale = true;
+  };
+
+  /** A write in an IMMEDIATE transaction, recorded as a control change when `changed` says it wrote. */
+  private write<T>(work: (trx: Kysely<Database>) => Promise<T>, changed: (result: T) => boolean): Promise<T> {
+    return controlWrite(this.db, this.changes, work, changed, this.invalidate);
   }
 
   snapshot(): RoleSnapshot {
@@ -83,20 +87,19 @@ export class SqliteRoleRepository implements RoleRepository {
 
   async create(role: Role): Promise<'created' | 'exists' | 'full'> {
     const now = this.clock();
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       const exists = await trx.selectFrom('roles').select('name').where('name', '=', role.name).executeTakeFirst();
       if (exists !== undefined) return 'exists';
       const { count } = await trx.selectFrom('roles').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
       if (count >= MAX_ROLES) return 'full';
       await trx.insertInto('roles').values({ ...toRow(role, 'api'), created_at: now, updated_at: now }).execute();
-      await this.changes.record(trx);
-      return 'created';
-    });
+      return 'created' as const;
+    }, (outcome) => outcome === 'created');
   }
 
   async update(role: Role): Promise<boolean> {
     const now = this.clock();
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       const { description, scope, resources } = toRow(role, 'api');
       const result = await trx
         .updateTable('roles')
@@ -104,25 +107,21 @@ export class SqliteRoleRepository implements RoleRepository {
         .where('name', '=', role.name)
         .where('source', '=', 'api')
         .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) return false;
-      await this.changes.record(trx);
-      return true;
-    });
+      return result.numUpdatedRows > 0n;
+    }, (updated) => updated);
   }
 
   async delete(name: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       const result = await trx.deleteFrom('roles').where('name', '=', name).where('source', '=', 'api').executeTakeFirst();
-      if (result.numDeletedRows === 0n) return false;
-      await this.changes.record(trx);
-      return true;
-    });
+      return result.numDeletedRows > 0n;
+    }, (deleted) => deleted);
   }
 
   async setAssignments(type: PrincipalType, id: string, roles: readonly string[]): Promise<string[]> {
     const wanted = [...new Set(roles)];
     const now = this.clock();
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       const found = wanted.length === 0 ? [] : await trx.selectFrom('roles').select('name').where('name', 'in', wanted).execute();
       const known = new Set(found.map((row) => row.name));
       const missing = wanted.filter((name) => !known.has(name));
@@ -134,14 +133,13 @@ export class SqliteRoleRepository implements RoleRepository {
           .values(wanted.map((role) => ({ role, principal_type: type, principal_id: id, source: 'api', created_at: now })))
           .execute();
       }
-      await this.changes.record(trx);
       return [];
-    });
+    }, (missing) => missing.length === 0);
   }
 
   async seedConfig(roles: readonly Role[], assignments: readonly Omit<RoleAssignment, 'source'>[]): Promise<RoleSeedReport> {
     const now = this.clock();
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       const existing = new Map((await trx.selectFrom('roles').selectAll().execute()).map((row) => [row.name, row]));
       let created = 0;
       let updated = 0;
@@ -175,11 +173,9 @@ export class SqliteRoleRepository implements RoleRepository {
         const rows = [...wanted.values()].map((a) => ({ role: a.role, principal_type: a.principalType, principal_id: a.principalId, source: 'config', created_at: now }));
         await inChunks(rows, (chunk) => trx.insertInto('role_assignments').values([...chunk]).execute());
       }
-      if (created + updated + dropped.length > 0 || assignmentsChanged) await this.changes.record(trx);
       return { created, updated, unchanged, deleted: dropped.length, assignmentsChanged };
-    });
+    }, (report) => report.created + report.updated + report.deleted > 0 || report.assignmentsChanged);
   }
-
 }
 
 function toRow(role: Role, source: RoleSource) {

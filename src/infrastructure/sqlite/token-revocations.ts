@@ -1,13 +1,16 @@
 import type SQLite from 'better-sqlite3';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { RevokedCounts, TokenRevocations } from '../../application/ports/repositories.js';
 import type { Database } from '../db/schema.js';
+import { immediate, type ChangeRecorder } from './control-write.js';
 import { revokeTokensOf } from './end-grants.js';
 
-/** The change counter (ControlVersion): bumped by revokeAllOf; its listeners run on every change. */
-export interface RevocationChanges {
-  record(trx: Transaction<Database>): Promise<void>;
-  onChange(listener: () => void): void;
+/**
+ * The change counter (ControlVersion): bumped by revokeAllOf; its listeners run on every change,
+ * its foreign-write listeners on any commit of another connection (a /revoke on another server).
+ */
+export interface RevocationChanges extends ChangeRecorder {
+  onForeignWrite(listener: () => void): void;
 }
 
 interface Numbered {
@@ -20,8 +23,9 @@ interface Numbered {
  * Revoked access tokens by jti, in SQLite and in a Map kept in step with it. The Map is what the
  * hot path reads; it holds only tokens not yet expired. Revocations written by another process
  * (the CLI, another server on the file) or by a repository (a user or client disabled) are loaded
- * after any control change: only the rows numbered after the last one seen (migration 0013), read
- * synchronously before the next check, so the request after the change already sees them.
+ * after any control change or any commit of another connection: only the rows numbered after the
+ * last one seen (migration 0013, an index range read), synchronously before the next check, so
+ * the request after the change already sees them.
  */
 export class SqliteTokenRevocations implements TokenRevocations {
   private readonly revoked = new Map<string, number>();
@@ -38,9 +42,13 @@ export class SqliteTokenRevocations implements TokenRevocations {
     private readonly changes?: RevocationChanges,
   ) {
     this.newer = sqlite.prepare<[number], Numbered>('SELECT seq, jti, expires_at FROM revoked_tokens WHERE seq > ? ORDER BY seq');
-    changes?.onChange(() => {
+    const stale = () => {
       this.stale = true;
-    });
+    };
+    changes?.onChange(stale);
+    // A revocation at /revoke (or a refresh-token reuse) on another server records no control
+    // change: any commit elsewhere makes the next check read the rows numbered after the last seen.
+    changes?.onForeignWrite(stale);
   }
 
   static open(db: { kysely: Kysely<Database>; sqlite: SQLite.Database }, clock: () => number, changes?: RevocationChanges): SqliteTokenRevocations {
@@ -82,7 +90,8 @@ export class SqliteTokenRevocations implements TokenRevocations {
   }
 
   async revokeAllOf(owner: { readonly clientId: string } | { readonly userId: string }, now: number): Promise<RevokedCounts | undefined> {
-    const counts = await this.db.transaction().execute(async (trx) => {
+    // IMMEDIATE: it reads (the user) before it writes, and another process may write in between.
+    const counts = await immediate(this.db, async (trx) => {
       let counts: RevokedCounts;
       if ('clientId' in owner) {
         // Client_credentials access tokens are not recorded: the verifier refuses those whose iat is

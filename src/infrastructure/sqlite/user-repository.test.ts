@@ -43,7 +43,7 @@ describe('SqliteUserRepository: the control plane side', () => {
 
   it('changes only API users: updateClaims, disable, enable and setPassword leave config.yaml users alone', async () => {
     await users.upsert({ username: 'alice', passwordHash: 'h', claims: { name: 'Alice' } }, 'u-config', 'config');
-    expect(await users.updateClaims('u-config', { name: 'Mallory' })).toBeUndefined();
+    expect(await users.updateClaims('u-config', () => ({ name: 'Mallory' }))).toBeUndefined();
     expect(await users.disable('u-config')).toBeUndefined();
     expect(await users.setPassword('u-config', 'other')).toBeUndefined();
     expect(db.sqlite.prepare("SELECT claims, password_hash, disabled_at FROM users WHERE id = 'u-config'").get()).toEqual({ claims: '{"name":"Alice"}', password_hash: 'h', disabled_at: null });
@@ -74,12 +74,30 @@ describe('SqliteUserRepository: the control plane side', () => {
     expect(await users.findById('u-1')).toMatchObject({ claims: { name: 'ada' } });
     // Another process (the CLI) disables the user and changes its claims.
     const cli = new SqliteUserRepository(other.kysely, () => NOW, new ControlVersion(other.sqlite));
-    await cli.updateClaims('u-1', { name: 'Ada L.' });
+    await cli.updateClaims('u-1', () => ({ name: 'Ada L.' }));
     await cli.disable('u-1');
     expect(await users.isDisabled('u-1')).toBe(false); // not noticed yet: no request polled
     changes.poll();
     expect(await users.isDisabled('u-1')).toBe(true);
     expect(await users.findById('u-1')).toBeUndefined();
+  });
+
+  it('updateClaims reads, changes and writes in one transaction: concurrent changes are all kept; a throwing change writes nothing', async () => {
+    await users.create(apiUser('u-1', 'ada'));
+    const add = (name: string) => users.updateClaims('u-1', (user) => ({ ...user.claims, [name]: true }));
+    const changed = await Promise.all([add('a'), add('b'), add('c')]);
+    expect(changed.map((c) => Object.keys(c!.after.claims).length)).toEqual([2, 3, 4]);
+    expect(changed[2]).toMatchObject({ before: { claims: { name: 'ada', a: true, b: true } }, after: { claims: { name: 'ada', a: true, b: true, c: true } } });
+    // Another process's change, committed meanwhile, is what the next change starts from.
+    await new SqliteUserRepository(other.kysely, () => NOW, new ControlVersion(other.sqlite)).updateClaims('u-1', (user) => ({ ...user.claims, d: true }));
+    expect((await add('e'))!.after.claims).toEqual({ name: 'ada', a: true, b: true, c: true, d: true, e: true });
+    await expect(
+      users.updateClaims('u-1', () => {
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect((await users.findRecord('u-1'))!.claims).toEqual({ name: 'ada', a: true, b: true, c: true, d: true, e: true });
+    expect(db.sqlite.inTransaction).toBe(false);
   });
 
   it('lists in username order with filters, an exact prefix and a cursor', async () => {

@@ -1,7 +1,8 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { RecordSource, RevokedCounts, UpsertOutcome, UserFilter, UserRepository } from '../../application/ports/repositories.js';
 import type { User, UserRecord } from '../../domain/user.js';
 import type { Database, UsersTable } from '../db/schema.js';
+import { controlWrite, type ChangeRecorder } from './control-write.js';
 import { endGrantsOf, inChunks, revokeTokensOf } from './end-grants.js';
 
 /**
@@ -9,12 +10,6 @@ import { endGrantsOf, inChunks, revokeTokensOf } from './end-grants.js';
  * any change, this process's or another's (ControlVersion.poll), clears the cache.
  */
 const USER_CACHE_SIZE = 10_000;
-
-/** The change counter (ControlVersion): bumped in every write transaction; its listeners drop the caches. */
-export interface UserChanges {
-  record(trx: Transaction<Database>): Promise<void>;
-  onChange(listener: () => void): void;
-}
 
 type Row = Selectable<UsersTable>;
 
@@ -29,7 +24,7 @@ export class SqliteUserRepository implements UserRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: () => number,
-    private readonly changes?: UserChanges,
+    private readonly changes?: ChangeRecorder,
   ) {
     changes?.onChange(() => this.invalidate());
   }
@@ -131,17 +126,22 @@ export class SqliteUserRepository implements UserRepository {
     }, (created) => created);
   }
 
-  async updateClaims(id: string, claims: Record<string, unknown>): Promise<UserRecord | undefined> {
+  async updateClaims(id: string, change: (user: UserRecord) => Record<string, unknown>): Promise<{ before: UserRecord; after: UserRecord } | undefined> {
+    // Read, changed and written under the write lock: a concurrent change (this process's or
+    // another's) waits for this one and then starts from what it wrote, so none is lost.
     return this.write(async (trx, now) => {
-      const row = await trx
+      const row = await trx.selectFrom('users').selectAll().where('id', '=', id).where('source', '=', 'api').executeTakeFirst();
+      if (row === undefined) return undefined;
+      const before = toRecord(row);
+      const claims = change(before);
+      const after = await trx
         .updateTable('users')
         .set({ claims: JSON.stringify(claims), updated_at: now })
         .where('id', '=', id)
-        .where('source', '=', 'api')
         .returningAll()
-        .executeTakeFirst();
-      return row && toRecord(row);
-    }, (record) => record !== undefined);
+        .executeTakeFirstOrThrow();
+      return { before, after: toRecord(after) };
+    }, (changed) => changed !== undefined);
   }
 
   async disable(id: string): Promise<RevokedCounts | undefined> {
@@ -183,20 +183,10 @@ export class SqliteUserRepository implements UserRepository {
     }, (ended) => ended !== undefined);
   }
 
-  /**
-   * Runs `work` in a transaction; when `changed` says it wrote something, the change is recorded
-   * in the same transaction (every process drops its user caches) and this process's are dropped.
-   */
-  private async write<T>(work: (trx: Transaction<Database>, now: number) => Promise<T>, changed: (result: T) => boolean): Promise<T> {
+  /** A control-plane write (controlWrite): every process drops its user caches when it changed something. */
+  private async write<T>(work: (trx: Kysely<Database>, now: number) => Promise<T>, changed: (result: T) => boolean): Promise<T> {
     const now = this.clock();
-    const result = await this.db.transaction().execute(async (trx) => {
-      const result = await work(trx, now);
-      if (changed(result)) await this.changes?.record(trx);
-      return result;
-    });
-    // Again after the commit: a read that ran meanwhile may have cached the row as it was.
-    if (changed(result)) this.invalidate();
-    return result;
+    return controlWrite(this.db, this.changes, (trx) => work(trx, now), changed, () => this.invalidate());
   }
 
   private invalidate(): void {

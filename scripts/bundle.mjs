@@ -2,23 +2,30 @@
 // of hundreds takes about 13 MB less memory at rest (README, Performance). Native addons and pino
 // (which loads its helpers by path) stay in node_modules. `npm start` runs dist/trusty.cjs, the
 // CommonJS entry that sizes libuv's thread pool before it loads dist/trusty.mjs (src/launch.ts).
+// dist/trusty-cli.mjs is the `trusty` CLI, for images built without the TypeScript sources
+// (bin/trusty.mjs picks it).
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['dist/src/server.js'],
-  outfile: 'dist/trusty.mjs',
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['better-sqlite3', 'bcrypt', 'pino'],
-  // CommonJS dependencies inside an ES module bundle still call require().
-  banner: { js: "import { createRequire as __trustyRequire } from 'node:module'; const require = __trustyRequire(import.meta.url);" },
-  // Whitespace and syntax only: identifiers stay readable in stack traces.
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
-});
+/** One ES module from a compiled entry point, its native and path-loading dependencies left out. */
+const esmBundle = (entry, outfile) =>
+  build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['better-sqlite3', 'bcrypt', 'pino'],
+    // CommonJS dependencies inside an ES module bundle still call require().
+    banner: { js: "import { createRequire as __trustyRequire } from 'node:module'; const require = __trustyRequire(import.meta.url);" },
+    // Whitespace and syntax only: identifiers stay readable in stack traces.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+  });
+
+await esmBundle('dist/src/server.js', 'dist/trusty.mjs');
+await esmBundle('dist/src/cli/bin.js', 'dist/trusty-cli.mjs');
 
 await build({
   entryPoints: ['dist/src/launch.js'],
@@ -27,20 +34,5 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  logLevel: 'warning',
-});
-
-// The `trusty` CLI, for images built without the TypeScript sources (bin/trusty.mjs picks it).
-await build({
-  entryPoints: ['dist/src/cli/bin.js'],
-  outfile: 'dist/trusty-cli.mjs',
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['better-sqlite3', 'bcrypt', 'pino'],
-  banner: { js: "import { createRequire as __trustyRequire } from 'node:module'; const require = __trustyRequire(import.meta.url);" },
-  minifyWhitespace: true,
-  minifySyntax: true,
   logLevel: 'warning',
 });

@@ -332,6 +332,18 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
     const toldAtStart = await logout.endExpired(clock.now());
     if (toldAtStart > 0) log.info({ sessions: toldAtStart }, 'ended sessions told to their clients');
     const control = buildControlPlane(core);
+    // Rebuilt after a control-plane change (a client made or changed with the API or the CLI may
+    // bring a custom scope); between the change and the rebuild the previous document serves.
+    const buildDiscovery = async () => buildDiscoveryDocument(config.issuer, await clients.list(), SUPPORTED_LANGUAGES, { parRequired: config.par.required });
+    let discovery = await buildDiscovery();
+    core.changes.onChange(() => {
+      buildDiscovery().then(
+        (rebuilt) => {
+          discovery = rebuilt;
+        },
+        (error: unknown) => log.error({ err: error }, 'rebuilding the discovery document failed; the previous one serves'),
+      );
+    });
     const deps: HttpDeps = {
       issuer: config.issuer,
       control,
@@ -362,7 +374,7 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       accessTokens,
       tokenStatus: new TokenStatus({ issuer: config.issuer, accessTokens, refreshTokens: grants.refreshTokens, revocations, keys, audit, clock }),
       grants,
-      discovery: buildDiscoveryDocument(config.issuer, await clients.list(), SUPPORTED_LANGUAGES, { parRequired: config.par.required }),
+      discovery: () => discovery,
       isReady: () => true,
     };
     const purge = async () => {

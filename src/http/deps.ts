@@ -42,8 +42,8 @@ export interface HttpDeps {
   readonly dpop: DpopVerifier;
   readonly accessTokens: AccessTokenVerifier;
   readonly grants: GrantDeps;
-  /** Built once after seeding (clients' custom scopes appear in scopes_supported). */
-  readonly discovery: Record<string, unknown>;
+  /** The discovery metadata: the same object until a client change rebuilds it (clients' custom scopes are in scopes_supported). */
+  discovery(): Record<string, unknown>;
   /** True once migrations ran, keys are loaded and config is seeded (contract: /health). */
   isReady(): boolean;
 }

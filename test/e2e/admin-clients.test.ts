@@ -195,6 +195,15 @@ describe('an API client', () => {
     expect(JSON.stringify(audit)).not.toContain(secret);
   });
 
+  it('brings its custom scopes into the discovery document without a restart', async () => {
+    const discovery = async () => (await (await fetch(server.issuer + '/.well-known/openid-configuration')).json()) as { scopes_supported: string[] };
+    expect((await discovery()).scopes_supported).not.toContain('ledger:audit');
+    expect((await api('POST', '/clients', machineEntry('ledger-auditor', { scope: 'ledger:audit' }))).status).toBe(201);
+    // The document is rebuilt after the change, in the background: a moment at most.
+    for (let i = 0; i < 50 && !(await discovery()).scopes_supported.includes('ledger:audit'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await discovery()).scopes_supported).toContain('ledger:audit');
+  });
+
   it('is listed with paging and filters', async () => {
     for (const id of ['list-a', 'list-b', 'list-c']) expect((await api('POST', '/clients', machineEntry(id))).status).toBe(201);
     const first = await api('GET', '/clients?client_id_prefix=list-&limit=2', undefined, reader);

@@ -1,8 +1,11 @@
 import type { HttpDeps } from '../deps.js';
-import { staticDocument, type StaticDocument } from '../static-documents.js';
+import { liveDocument, type ServedDocument } from '../static-documents.js';
 
-/** OpenID Connect Discovery 1.0 §4 and RFC 8414 §3: one document, serialised once, at both well-known paths. */
-export function discoveryDocuments(deps: HttpDeps): Record<string, StaticDocument> {
-  const document = staticDocument(deps.discovery);
+/**
+ * OpenID Connect Discovery 1.0 §4 and RFC 8414 §3: one document at both well-known paths,
+ * serialised again only when a client change (its custom scopes) rebuilt it.
+ */
+export function discoveryDocuments(deps: HttpDeps): Record<string, ServedDocument> {
+  const document = liveDocument(() => deps.discovery());
   return { '/.well-known/openid-configuration': document, '/.well-known/oauth-authorization-server': document };
 }

@@ -1,9 +1,10 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { KeyRotation, SigningKeyLifecycle } from '../../application/ports/key-store.js';
 import { SIGNING_ALGS, type SigningAlg } from '../../domain/client.js';
 import { removedKeys, rotationPlan, rotationRefusal, RotationRefused, scheduledKeys, timelines, type KeyTimeline, type RotationPolicy, type ScheduledKey } from '../../domain/signing-key.js';
 import type { Database } from '../db/schema.js';
+import { immediate } from '../sqlite/control-write.js';
 import { isSealed, KEK_VARIABLE, KeyEncryptionError, openPrivateJwk, sealPrivateJwk } from './key-encryption.js';
 
 /** A stored key: its schedule, public JWK and private JWK as stored (JSON, or sealed). */
@@ -187,21 +188,3 @@ export class SqliteSigningKeys implements SigningKeyLifecycle {
   }
 }
 
-/**
- * BEGIN IMMEDIATE takes the write lock before the first read (waiting up to the busy timeout),
- * so what the transaction reads is what it writes over. kysely's transactions begin DEFERRED.
- */
-async function immediate<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  return db.connection().execute(async (connection) => {
-    await sql`BEGIN IMMEDIATE`.execute(connection);
-    try {
-      const result = await work(connection);
-      await sql`COMMIT`.execute(connection);
-      return result;
-    } catch (error) {
-      // Fails harmlessly when SQLite has already rolled back.
-      await sql`ROLLBACK`.execute(connection).catch(() => undefined);
-      throw error;
-    }
-  });
-}

@@ -46,8 +46,13 @@ export async function adminPlugin(app: FastifyInstance, { deps, routes = ADMIN_R
     sendProblem(new AdminHttpError({ type: 'urn:trusty:problem:not-found', title: 'Not found', status: 404, detail: 'no such operation in the management API' }), request, reply, realm),
   );
 
-  const openApi = JSON.stringify(buildOpenApi(deps.issuer, ADMIN_PREFIX, routes));
-  app.get('/openapi.json', async (_request, reply) => reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-cache').send(openApi));
+  // Built at the first request, then kept: most servers never serve it, and the zod-to-JSON-Schema
+  // conversion of every route is memory a server at rest need not hold.
+  let openApi: string | undefined;
+  app.get('/openapi.json', async (_request, reply) => {
+    openApi ??= JSON.stringify(buildOpenApi(deps.issuer, ADMIN_PREFIX, routes));
+    return reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-cache').send(openApi);
+  });
 
   for (const route of routes) {
     app.route({

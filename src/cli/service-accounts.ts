@@ -139,12 +139,21 @@ export function register(program: Command, context: CliContextFactory): void {
             ...(options.resource !== undefined ? { resources: options.resource } : {}),
             ...(options.role !== undefined ? { roles: options.role } : {}),
           });
-          keyOut?.write(account.private_jwk !== undefined ? `${JSON.stringify(account.private_jwk)}\n` : `${account.client_secret}\n`);
         } catch (error) {
           keyOut?.discard();
           throw error;
         }
         if (keyOut !== undefined) {
+          try {
+            keyOut.write(account.private_jwk !== undefined ? `${JSON.stringify(account.private_jwk)}\n` : `${account.client_secret}\n`);
+          } catch (error) {
+            // The account exists and its credential is shown this once: printed rather than lost.
+            keyOut.discard();
+            process.stderr.write(`trusty: --key-out ${keyOut.path}: the credential could not be written (${(error as NodeJS.ErrnoException).code ?? 'error'}); it is printed below instead\n`);
+            if (c.json) c.print(account);
+            else process.stdout.write(firstTokenGuide(account));
+            throw new CliError(`service account ${account.client_id} was created, but ${keyOut.path} could not be written: save the credential printed above`, 1);
+          }
           const { private_jwk: _key, client_secret: _secret, ...rest } = account;
           if (c.json) c.print({ ...rest, credential_file: keyOut.path });
           else process.stdout.write(firstTokenGuide(account, keyOut.path));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FILE_MODE, FOLDER_MODE, openDatabase, PAGE_CACHE_KIB, withStatementCache } from './database.js';
+import { DatabaseOpenError, FILE_MODE, FOLDER_MODE, openDatabase, PAGE_CACHE_KIB, withStatementCache } from './database.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -33,6 +33,16 @@ describe('openDatabase', () => {
     await expect(kysely.transaction().execute(async (trx) => trx.insertInto('t').values({ id: 1, v: 'dup' }).execute())).rejects.toThrow(/UNIQUE/);
     expect(await kysely.selectFrom('t').select(['v']).where('id', '=', 1).execute()).toEqual([{ v: 'x' }]);
     await db.close();
+  });
+});
+
+describe('a database that cannot be opened', () => {
+  it.each([
+    // Node's recursive mkdir loops for ever here (ENOENT from a parent that exists).
+    ['/proc/trusty-test/trusty.db', 'ENOENT'],
+    ['/dev/null/trusty.db', 'ENOTDIR'],
+  ])('%s: one line naming the setting and the path, at once', (path, code) => {
+    expect(() => openDatabase(path)).toThrow(new DatabaseOpenError(`cannot open the database ${path} (database.path, or DATABASE_PATH): ${code}`));
   });
 });
 

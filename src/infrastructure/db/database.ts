@@ -26,18 +26,45 @@ export const FOLDER_MODE = 0o700;
  * version created with the umask's mode is narrowed too, with its -wal and -shm.
  */
 function restrictFiles(path: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: FOLDER_MODE });
+  makeFolders(dirname(path));
   closeSync(openSync(path, 'a', FILE_MODE));
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
     if (existsSync(file)) chmodSync(file, FILE_MODE);
   }
 }
 
+/** Folders are created this many levels deep at most. */
+const MAX_NEW_FOLDERS = 32;
+
+/**
+ * `mkdir -p`, one level at a time: node's recursive mkdir loops for ever where a parent exists
+ * but refuses children with ENOENT (under /proc), and a server that spins at start helps no one.
+ */
+function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  for (let current = dir; !existsSync(current) && missing.length < MAX_NEW_FOLDERS; current = dirname(current)) {
+    missing.push(current);
+    if (dirname(current) === current) break;
+  }
+  for (const folder of missing.reverse()) mkdirSync(folder, { mode: FOLDER_MODE });
+}
+
+/** The database file cannot be opened: the message names the setting and the path (one line). */
+export class DatabaseOpenError extends Error {
+  override readonly name = 'DatabaseOpenError';
+}
+
 /** Opens the SQLite file (creating it and its folder, owner only) in WAL mode with a busy timeout. */
 export function openDatabase(path: string): Db {
-  if (path !== ':memory:') restrictFiles(path);
-  const sqlite = new SQLite(path);
-  sqlite.pragma('journal_mode = WAL');
+  let sqlite: SQLite.Database;
+  try {
+    if (path !== ':memory:') restrictFiles(path);
+    sqlite = new SQLite(path);
+    sqlite.pragma('journal_mode = WAL');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    throw new DatabaseOpenError(`cannot open the database ${path} (database.path, or DATABASE_PATH): ${reason}`);
+  }
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL'); // safe with WAL: a crash loses at most the last commits, never integrity
   sqlite.pragma('foreign_keys = ON');

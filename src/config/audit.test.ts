@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './load.js';
+import { configFails } from '../../test/support/config.js';
+import { parseConfig } from './load.js';
 
 const parse = (text: string) => parseConfig(text, '/srv/config.yaml', {});
 
-function fails(text: string): string {
-  try {
-    parse(text);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('the configuration was accepted');
-}
+const fails = configFails;
 
 describe('config.yaml audit:', () => {
   it('keeps events 90 days and failed client authentications 7 by default', () => {

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './load.js';
+import { configFails } from '../../test/support/config.js';
+import { parseConfig } from './load.js';
 
 const SOURCE = '/srv/config.yaml';
 
-function fails(text: string): string {
-  try {
-    parseConfig(text, SOURCE);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('the configuration was accepted');
-}
+const fails = configFails;
 
 describe('config.yaml keys: (signing key lifecycle, docs/keys.md)', () => {
   it.each([

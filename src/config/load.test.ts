@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './load.js';
+import { configFails } from '../../test/support/config.js';
+import { parseConfig } from './load.js';
 
 const SOURCE = '/srv/config.yaml';
 
-function fails(text: string, env: NodeJS.ProcessEnv = {}): string {
-  try {
-    parseConfig(text, SOURCE, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    const message = (error as Error).message;
-    expect(message.includes('\n')).toBe(false);
-    return message;
-  }
-  throw new Error('the configuration was accepted');
-}
+const fails = configFails;
 
 const client = (fields: string) => `clients:\n  - client_id: app\n    redirect_uris: [https://app.example/cb]\n    client_secret: s3cret-s3cret-s3cret-s3cret-s3cret-1\n${fields}`;
 

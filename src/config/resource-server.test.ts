@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { configFails } from '../../test/support/config.js';
 import { clientFromConfig } from './to-domain.js';
-import { ConfigError, parseConfig } from './load.js';
+import { parseConfig } from './load.js';
 
 /** config.yaml: resource_server clients and introspection_audiences (RFC 7662 §4). */
 const SOURCE = '/srv/config.yaml';
 const RS = 'clients:\n  - client_id: rs\n    client_secret: s3cret-s3cret-s3cret-s3cret-s3cret-1\n    resource_server: true\n    grant_types: []\n';
 
-function fails(text: string): string {
-  try {
-    parseConfig(text, SOURCE, {});
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('the configuration was accepted');
-}
+const fails = configFails;
 
 describe('config.yaml: resource_server clients', () => {
   it('takes introspection_audiences (resources or the issuer) on a resource_server, none by default', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './load.js';
+import { configFails } from '../../test/support/config.js';
+import { parseConfig } from './load.js';
 import { clientFromConfig } from './to-domain.js';
 
 /** config.yaml: the roles: list, and roles on clients and users (docs/roles.md). */
@@ -8,15 +9,7 @@ const SECRET = 's3cret-s3cret-s3cret-s3cret-s3cret-1';
 const ROLES = 'roles:\n  - {name: billing, scope: "invoices:read invoices:write", resources: [https://billing.example/]}\n  - {name: audit.reader}\n';
 const machine = (extra: string) => `clients:\n  - {client_id: m, client_secret: ${SECRET}, grant_types: [client_credentials], scope: a ${extra}}\n`;
 
-function fails(text: string): string {
-  try {
-    parseConfig(text, SOURCE, {});
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('the configuration was accepted');
-}
+const fails = configFails;
 
 describe('config.yaml: roles', () => {
   it.each([

@@ -1,7 +1,11 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, parseForm, type Page } from '../support/browser.js';
+import { authorizationUrl } from '../support/flow.js';
 import { ALICE, startServer, type TestServer } from '../support/server.js';
+
+/** An S256 challenge: these tests stop before the code is redeemed. */
+const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 
 /**
  * OIDC Core §3.1.2.1 max_age: the authentication must be recent enough when the code is issued,
@@ -76,18 +80,8 @@ describe('approving consent after max_age passed', () => {
 
   it('issues the code when approved within max_age', async () => {
     const browser = new Browser();
-    const url = new URL(server.issuer + '/auth');
-    url.search = new URLSearchParams({
-      client_id: 'spa',
-      redirect_uri: server.callback('spa'),
-      response_type: 'code',
-      scope: 'openid',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-      max_age: String(MAX_AGE),
-      prompt: 'consent', // alice may have granted these scopes already
-    }).toString();
-    const login = await browser.get(url.href);
+    // prompt=consent: alice may have granted these scopes already.
+    const login = await browser.get(authorizationUrl(server, 'spa', CHALLENGE, { max_age: String(MAX_AGE), prompt: 'consent', state: undefined }));
     const consent = await browser.submit(login, parseForm(login.html), ALICE);
     server.clock.advance(MAX_AGE); // auth_time + max_age = now: still fresh enough
     const done = await browser.submit(consent, parseForm(consent.html), { decision: 'approve' });
@@ -97,19 +91,7 @@ describe('approving consent after max_age passed', () => {
 
   it('a denial after max_age is still a denial (access_denied), not a login page', async () => {
     const browser = new Browser();
-    const url = new URL(server.issuer + '/auth');
-    url.search = new URLSearchParams({
-      client_id: 'spa',
-      redirect_uri: server.callback('spa'),
-      response_type: 'code',
-      scope: 'openid',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-      max_age: String(MAX_AGE),
-      prompt: 'consent',
-      state: 'd',
-    }).toString();
-    const login = await browser.get(url.href);
+    const login = await browser.get(authorizationUrl(server, 'spa', CHALLENGE, { max_age: String(MAX_AGE), prompt: 'consent', state: 'd' }));
     const consent = await browser.submit(login, parseForm(login.html), ALICE);
     server.clock.advance(MAX_AGE + 1);
     const done = await browser.submit(consent, parseForm(consent.html), { decision: 'deny' });

@@ -1,10 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../application/admin/changes.js';
-import { replayOwner } from '../../application/services/client-authenticator.js';
-import { InvalidDpopProof, InvalidToken } from '../../protocol/errors.js';
 import type { HttpDeps } from '../deps.js';
-import { addDpopNonce } from '../dpop.js';
-import { MissingAccessToken } from '../plugins/error-handler.js';
+import { accessTokenOf } from '../protected-resource.js';
 import { buildOpenApi } from './openapi.js';
 import { ADMIN_PREFIX, ADMIN_SCOPE, type AdminRoute } from './route.js';
 import { AdminHttpError, AdminScopeRequired, invalidInput, sendProblem } from './problem.js';
@@ -16,8 +13,6 @@ export const ADMIN_BODY_LIMIT_BYTES = 256 * 1024;
 /** Objects and arrays nested deeper than this are refused (the deepest request is a client's jwks: 4). */
 export const MAX_JSON_DEPTH = 32;
 
-// RFC 6750 §2.1 and RFC 9449 §7.1: token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
  * The management API under /admin/v1: JSON in and out, RFC 9457 problems on errors, each call
@@ -83,28 +78,9 @@ function parse(schema: AdminRoute['params'], value: unknown, where: 'body' | 'qu
 
 /** Checks the access token, its proof when DPoP-bound, and the operation's scope; returns who calls. */
 async function authorize(request: FastifyRequest, reply: FastifyReply, deps: HttpDeps, route: AdminRoute): Promise<Actor> {
-  const authorization = request.headers.authorization;
-  if (authorization === undefined) throw new MissingAccessToken('an access token with the trusty:admin scope is required in the Authorization header');
-  const match = AUTHORIZATION.exec(authorization);
-  if (match === null) throw new InvalidToken('the Authorization header must be Bearer <access token> or DPoP <access token>');
-  const dpop = match[1]!.toLowerCase() === 'dpop';
-  const accessToken = match[2]!;
-  const token = await deps.accessTokens.verify(accessToken);
-  const client = await deps.clients.findById(token.clientId);
-  if (client === undefined) throw new InvalidToken('the client of this access token is disabled');
-  if (dpop) {
-    // RFC 9449 §7.1: the proof covers this request (htu without the query) and this token (ath).
-    const url = deps.issuer + request.url.split('?')[0];
-    const proof = await deps.dpop.verify(request.headers.dpop, { method: request.method, url, accessToken });
-    if (proof === undefined) throw new InvalidDpopProof('a DPoP proof is required with the DPoP authorization scheme');
-    if (token.jkt === undefined) throw new InvalidToken('the access token is not DPoP-bound: use the Bearer scheme', 'DPoP');
-    if (proof.jkt !== token.jkt) throw new InvalidToken('the DPoP proof key does not match the key the access token is bound to', 'DPoP');
-    await deps.dpop.remember(proof, replayOwner(client));
-    addDpopNonce(reply, deps, true);
-  } else if (token.jkt !== undefined) {
-    // RFC 9449 §7.2
-    throw new InvalidToken('the access token is DPoP-bound: use the DPoP authorization scheme with a proof', 'DPoP');
-  }
+  // RFC 9449 §7.1: htu is the URL without the query.
+  const url = deps.issuer + request.url.split('?')[0];
+  const { token, client } = await accessTokenOf(request, reply, deps, url, 'an access token with the trusty:admin scope is required in the Authorization header');
   const wanted = route.scope === null ? ADMIN_SCOPE : `${ADMIN_SCOPE} ${route.scope}`;
   // Only a service's own token (client_credentials: sub is the client, RFC 9068 §2.2, and no
   // auth_time, which every token of a signed-in user carries) manages the server.

@@ -129,6 +129,13 @@ async function startTrusty(): Promise<Target> {
     passwords: { bcrypt_cost: 4 },
     // The reference is configured without DPoP nonces: the same round trips for both.
     dpop: { require_nonce: false },
+    // Thousands of requests a second from one loopback address: budgets no run reaches, with the
+    // limiter still on, so its cost is in the numbers (docs/rate-limits.md).
+    rate_limits: {
+      enabled: true,
+      per_ip: { auth: 10_000_000, login: 10_000_000, token: 10_000_000, par: 10_000_000, introspect: 10_000_000, revoke: 10_000_000 },
+      per_client: { token: 10_000_000, par: 10_000_000, introspect: 10_000_000, revoke: 10_000_000 },
+    },
     clients: [
       { client_id: 'svc-basic', client_secret: SECRET, grant_types: ['client_credentials'], scope, resources: [API] },
       { client_id: 'svc-jwt', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientJwk] }, grant_types: ['client_credentials'], scope, resources: [API] },

@@ -34,6 +34,8 @@ import { KeyAdmin } from './application/admin/keys.js';
 import { SqliteAuditLog } from './infrastructure/sqlite/audit-log.js';
 import { SqliteAuditReader } from './infrastructure/sqlite/audit-reader.js';
 import { AuditQuery } from './application/admin/audit.js';
+import { Observability } from './application/admin/observability.js';
+import { SqliteActivityReader } from './infrastructure/sqlite/activity-reader.js';
 import { FailedClientAuthLog } from './application/services/failed-client-auth.js';
 import { SqliteAuthorizationCodeRepository } from './infrastructure/sqlite/authorization-code-repository.js';
 import { SqliteClientRepository } from './infrastructure/sqlite/client-repository.js';
@@ -50,6 +52,18 @@ import { SqliteSessionRepository } from './infrastructure/sqlite/session-reposit
 import { SqliteTokenRevocations } from './infrastructure/sqlite/token-revocations.js';
 import { SqliteUserRepository } from './infrastructure/sqlite/user-repository.js';
 import { ControlVersion } from './infrastructure/sqlite/control-version.js';
+import { TrustyMetrics } from './infrastructure/metrics/registry.js';
+import { SqliteLoginLockoutStore } from './infrastructure/sqlite/login-lockouts.js';
+import { AccountLockout } from './application/services/account-lockout.js';
+import { inMemoryRateLimiter } from './infrastructure/rate-limit/store-rate-limiter.js';
+import { ClientRateLimits, type ClientBudget } from './application/services/client-rate-limits.js';
+import type { RateLimitedListener } from './application/ports/rate-limiter.js';
+import type { AddressLimits } from './http/plugins/rate-limit.js';
+import { SqliteReadiness } from './infrastructure/sqlite/readiness.js';
+import { securityLogLine } from './infrastructure/security-log.js';
+import type { KeyStore } from './application/ports/key-store.js';
+import { SIGNING_ALGS } from './domain/client.js';
+import type { ReadinessReport } from './http/deps.js';
 import { SqliteRoleRepository } from './infrastructure/sqlite/role-repository.js';
 import { RoleAccess } from './application/services/role-access.js';
 import { RoleAdmin } from './application/admin/roles.js';
@@ -120,6 +134,22 @@ export interface Trusty {
   close(): Promise<void>;
 }
 
+/**
+ * The injected clock in milliseconds: its whole seconds (a test's clock moves them) plus the
+ * system clock's fraction, for the lockout's waits of a second or two. Read again when the
+ * system clock crossed a second between the two reads (the sum would be a second off).
+ */
+function millisecondsOf(clock: Clock): () => number {
+  return () => {
+    for (;;) {
+      const before = Date.now();
+      const seconds = clock.now();
+      const after = Date.now();
+      if (Math.floor(before / 1000) === Math.floor(after / 1000)) return (seconds - Math.floor(before / 1000)) * 1000 + after;
+    }
+  };
+}
+
 /** Resolves once `clock` is past `second` (at most about a second; gives up on a stopped clock). */
 async function afterSecond(clock: Clock, second: number): Promise<void> {
   for (let attempt = 0; attempt < 2 && clock.now() <= second; attempt++) {
@@ -151,6 +181,10 @@ export interface Core {
   readonly logout: LogoutService;
   readonly roles: SqliteRoleRepository;
   readonly roleAccess: RoleAccess;
+  /** Failed logins in a row per account (docs/lockout.md): the login and the control plane's unlock. */
+  readonly lockout: AccountLockout;
+  /** The last migration version this build applied (for /health/ready). */
+  readonly schemaVersion: number;
 }
 
 /** Opens and migrates the database and builds the Core (the caller closes core.db on failure). */
@@ -169,6 +203,7 @@ async function openCore(config: LoadedConfig, log: Logger, clock: Clock, db: Db)
   const passwords = new BcryptPasswordHasher(config.passwords.bcrypt_cost, passwordHashingThreads(poolSize(process.env.UV_THREADPOOL_SIZE)));
   // Milliseconds for ordering, shifted by whatever offset the injected clock has (tests move it).
   const audit = new SqliteAuditLog(db.sqlite, log, () => Date.now() + (clock.now() - Math.floor(Date.now() / 1000)) * 1000);
+  audit.listen(securityLogLine(log));
   const revocations = SqliteTokenRevocations.open(db, now, changes);
   const sessionRepository = new SqliteSessionRepository(db.kysely);
   const sessions = new SessionService(sessionRepository, clock, config.session.ttl);
@@ -177,12 +212,17 @@ async function openCore(config: LoadedConfig, log: Logger, clock: Clock, db: Db)
   const logout = new LogoutService({ issuer: config.issuer, clients, keys, hints: idTokenHints, sessions, sender: logoutSender, audit, clock });
   const roles = new SqliteRoleRepository(db.kysely, db.sqlite, now, changes);
   const roleAccess = new RoleAccess(roles);
-  return { config, db, clock, changes, keys, signingKeys, clients, users, passwords, audit, revocations, sessionRepository, sessions, idTokenHints, logoutSender, logout, roles, roleAccess };
+  const lockout = new AccountLockout(
+    new SqliteLoginLockoutStore(db.kysely),
+    { enabled: config.lockout.enabled, policy: { freeFailures: config.lockout.free_failures, lockAfter: config.lockout.lock_after, lockMs: config.lockout.lock_seconds * 1000 } },
+    millisecondsOf(clock),
+  );
+  return { config, db, clock, changes, keys, signingKeys, clients, users, passwords, audit, revocations, sessionRepository, sessions, idTokenHints, logoutSender, logout, roles, roleAccess, lockout, schemaVersion: migrations.current };
 }
 
 /** The control plane's services over the Core: the management API and the CLI call these. */
 function buildControlPlane(core: Core): ControlPlane {
-  const users = new UserAdmin({ users: core.users, rules: userEntryRules, passwords: core.passwords, sessions: core.logout, audit: core.audit, clock: core.clock });
+  const users = new UserAdmin({ users: core.users, rules: userEntryRules, passwords: core.passwords, sessions: core.logout, audit: core.audit, clock: core.clock, lockout: core.lockout });
   const roles = new RoleAdmin({
     roles: core.roles,
     rules: roleEntryRules,
@@ -219,6 +259,37 @@ function buildControlPlane(core: Core): ControlPlane {
   };
 }
 
+/** /health/ready's checks: the database answers, its schema is this build's, every algorithm has a signing key. */
+function readinessOf(database: SqliteReadiness, keys: KeyStore): () => ReadinessReport {
+  return () => {
+    const checks: Record<string, string> = { ...database.check(), keys: 'ok' };
+    for (const alg of SIGNING_ALGS) {
+      try {
+        keys.signingKey(alg);
+      } catch (error) {
+        checks.keys = `no signing key for ${alg}: ${error instanceof Error ? error.message : String(error)}`;
+        break;
+      }
+    }
+    return { ready: Object.values(checks).every((result) => result === 'ok'), checks };
+  };
+}
+
+/** The server's metrics (docs/metrics.md): counted from the audit log's events, gauges read at scrape. */
+function metricsOf(core: Core, parStore: MemoryParStore, replay: MemoryReplayCache): TrustyMetrics {
+  const { config, clock } = core;
+  const metrics = new TrustyMetrics({ auth: config.metrics.auth, token: config.metrics.token }, config.metrics.client_labels, {
+    now: () => clock.now(),
+    activeSessions: (now) => core.sessionRepository.countLive(now),
+    pendingPushedRequests: () => parStore.size,
+    replayCache: () => replay,
+    signingKeys: () => core.signingKeys.lifecycle.list(),
+    passwordHashQueue: () => core.passwords.queueLength(),
+  });
+  core.audit.listen(metrics.onAuditEvent);
+  return metrics;
+}
+
 /** A logger writing synchronously to stderr (the CLI's: its stdout is the command's output). */
 export function stderrLogger(level: string): Logger {
   return createLogger(level, pino.destination({ fd: 2, sync: true }));
@@ -242,6 +313,33 @@ export async function openControlPlane(config: LoadedConfig, log: Logger, clock:
     throw error;
   }
 }
+
+/**
+ * rate_limits: per address (the @fastify/rate-limit plugin, src/http/plugins/rate-limit.ts) and
+ * per authenticated client (ClientAuthenticator); nothing at all when disabled.
+ */
+function rateLimitsOf(config: LoadedConfig, onRefused?: RateLimitedListener): { perAddress: AddressLimits; perClient: ClientRateLimits } | undefined {
+  const settings = config.rate_limits;
+  if (!settings.enabled) return undefined;
+  const window = settings.window_seconds;
+  const budgets = new Map<string, ClientBudget>(
+    (
+      [
+        ['token', PATHS.token],
+        ['par', PATHS.pushedAuthorizationRequest],
+        ['introspect', PATHS.introspection],
+        ['revoke', PATHS.revocation],
+      ] as const
+    ).map(([endpoint, path]) => [config.issuer + path, { endpoint, limiter: inMemoryRateLimiter(settings.per_client[endpoint], window, CLIENTS_PER_BUDGET) }]),
+  );
+  return {
+    perAddress: { windowSeconds: window, perIp: settings.per_ip, onRefused },
+    perClient: new ClientRateLimits(budgets, onRefused),
+  };
+}
+
+/** Clients counted per endpoint at once: one counter each, only for clients that authenticated. */
+const CLIENTS_PER_BUDGET = 10_000;
 
 /** The composition root: opens storage, migrates, loads keys, seeds config, wires services. */
 export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clock = systemClock, lowered: Partial<Bounds> = {}): Promise<Trusty> {
@@ -308,17 +406,19 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
     const nonceSecret = config.dpop.require_nonce
       ? await RotatingSecret.open(new SqliteServerSecrets(db.kysely, now), 'dpop_nonce', DPOP_NONCE_SECRET_ROTATION, now)
       : undefined;
-    const pushed = new PushedRequests(clients, new MemoryParStore(bounds.parStoreCapacity, now, bounds.parPerClient), clock, {
+    const parStore = new MemoryParStore(bounds.parStoreCapacity, now, bounds.parPerClient);
+    const pushed = new PushedRequests(clients, parStore, clock, {
       ttl: config.par.request_uri_ttl,
       required: config.par.required,
       idTokenHints,
     });
+    const metrics = config.metrics.enabled ? metricsOf(core, parStore, replay) : undefined;
     const dpop = new DpopVerifier(replay, nonceSecret ? new HmacDpopNonces(now, config.dpop.nonce_ttl, (time) => nonceSecret.secretAt(time)) : undefined, clock, {
       proofMaxAge: config.dpop.proof_max_age,
     });
     const accessTokens = new AccessTokenVerifier(keys, clock, config.issuer, revocations, { clients, users });
     const authorization = new AuthorizationService(
-      { clients, users, interactions, consents: new SqliteConsentRepository(db.kysely), codes, passwords, audit, clock, pushed, sessions: sessionRepository },
+      { clients, users, interactions, consents: new SqliteConsentRepository(db.kysely), codes, passwords, audit, clock, pushed, sessions: sessionRepository, lockout: core.lockout },
       {
         issuer: config.issuer,
         codeTtl: config.tokens.authorization_code_ttl,
@@ -344,9 +444,18 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
         (error: unknown) => log.error({ err: error }, 'rebuilding the discovery document failed; the previous one serves'),
       );
     });
+    const limits = rateLimitsOf(config, metrics?.countRateLimited);
     const deps: HttpDeps = {
       issuer: config.issuer,
       control,
+      observability: new Observability({
+        activity: new SqliteActivityReader(db.sqlite),
+        clients,
+        clock,
+        nowMs: millisecondsOf(clock),
+        flushAudit: () => audit.flush(),
+      }),
+      metrics,
       changes: core.changes,
       secureCookies: config.issuer.startsWith('https:'),
       sessionTtl: config.session.ttl,
@@ -367,7 +476,9 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
         clock,
         issuer: config.issuer,
         tokenEndpoint: config.issuer + PATHS.token,
+        rateLimits: limits?.perClient,
       }),
+      addressLimits: limits?.perAddress,
       failedClientAuth,
       pushed,
       dpop,
@@ -376,6 +487,9 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       grants,
       discovery: () => discovery,
       isReady: () => true,
+      readiness: readinessOf(new SqliteReadiness(db.sqlite, core.schemaVersion), keys),
+      trustProxy: config.trust_proxy,
+      drainSeconds: config.shutdown.drain_seconds,
     };
     const purge = async () => {
       // One time for the whole run: a session that expired after endExpired read the clock

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from './app.js';
-import { ConfigError, configPath, loadConfig } from './config/load.js';
+import { ConfigError, configPath, issuerPortMismatch, loadConfig } from './config/load.js';
 import { createTrusty } from './container.js';
 import { createLogger } from './infrastructure/logger.js';
+import { startTracing, type RequestTracing } from './infrastructure/tracing.js';
 
 /** Exit codes: 0 clean stop, 1 failure at start, 2 invalid configuration. */
 async function main(): Promise<void> {
@@ -35,11 +36,19 @@ async function main(): Promise<void> {
     }
   };
   log.info({ config: config.source, issuer: config.issuer }, 'starting');
+  const mismatch = issuerPortMismatch(config);
+  if (mismatch !== undefined) log.warn({ issuer: config.issuer, port: config.port }, mismatch);
   const trusty = await createTrusty(config, log);
+  // OpenTelemetry only when OTEL_EXPORTER_OTLP_ENDPOINT is set: otherwise nothing is loaded and
+  // no hook is added (docs/observability.md). A tracer that cannot start leaves the server serving.
+  const tracing: RequestTracing | undefined = await startTracing(process.env, log).catch((error: unknown) => {
+    log.error({ err: error }, 'could not start tracing; serving without it');
+    return undefined;
+  });
   let app: FastifyInstance;
   let stopping = false;
   try {
-    app = await buildApp(trusty.deps, log);
+    app = await buildApp(tracing === undefined ? trusty.deps : { ...trusty.deps, tracing }, log);
     // While stopping, answers close their connection: a keep-alive client would otherwise hold
     // the server open until the shutdown deadline.
     app.addHook('onSend', (_request, reply, payload, done) => {
@@ -47,11 +56,14 @@ async function main(): Promise<void> {
       done(null, payload);
     });
     app.addHook('onClose', async () => trusty.close());
+    // The spans of the last requests are sent before exit (within TRACING_SHUTDOWN_MS).
+    if (tracing !== undefined) app.addHook('onClose', async () => tracing.shutdown());
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     log.fatal({ err: error }, 'could not start');
     process.stderr.write(`trusty: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
     await trusty.close();
+    await tracing?.shutdown();
     exit(1);
     return;
   }
@@ -61,10 +73,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    // shutdown.drain_seconds bounds the drain: a stuck request must not hold a deploy.
+    const drain = config.shutdown.drain_seconds;
     const force = setTimeout(() => {
-      log.error('in-flight requests did not finish within 10 s; exiting');
+      log.error({ drain_seconds: drain }, `in-flight requests did not finish within ${drain} s; exiting`);
       exit(1);
-    }, 10_000);
+    }, drain * 1000);
     force.unref();
     app.close().then(
       () => {

@@ -109,6 +109,15 @@ export function register(program: Command, context: CliContextFactory): void {
     });
 
   users
+    .command('unlock <user>')
+    .description('Lift the lock (or the waits) that failed logins put on a user: its next login is checked at once')
+    .action(async (ref: string) => {
+      await withContext(context, async (c) => {
+        c.print(await c.control.users.unlock(c.actor, ref));
+      });
+    });
+
+  users
     .command('reset-password <user>')
     .description("Set a user's password (generated and printed once without --password-stdin); its sessions and tokens end")
     .option('--password-stdin', 'read the new password from stdin (one line)')

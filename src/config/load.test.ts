@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configFails } from '../../test/support/config.js';
-import { parseConfig } from './load.js';
+import { issuerPortMismatch, parseConfig } from './load.js';
 
 const SOURCE = '/srv/config.yaml';
 
@@ -65,5 +65,57 @@ describe('config.yaml validation: one line naming the field', () => {
     expect(fails('', { PORT: 'eighty' })).toBe(`${SOURCE}: port (or PORT): Invalid input: expected number, received string`);
     expect(fails('port: 80.5\n')).toBe(`${SOURCE}: port (or PORT): Invalid input: expected int, received number`);
     expect(fails('clients: 5\n')).toBe(`${SOURCE}: clients: Invalid input: expected array, received number`);
+  });
+});
+
+describe('the issuer nobody set follows PORT and HOST', () => {
+  it('is http://127.0.0.1:<PORT> when only PORT is set', () => {
+    expect(parseConfig('', SOURCE, { PORT: '18094' }).issuer).toBe('http://127.0.0.1:18094');
+    expect(parseConfig('port: 9001\n', SOURCE).issuer).toBe('http://127.0.0.1:9001');
+  });
+
+  it('follows a loopback HOST, and reaches a wildcard host on loopback', () => {
+    expect(parseConfig('', SOURCE, { HOST: 'localhost', PORT: '9002' }).issuer).toBe('http://localhost:9002');
+    expect(parseConfig('', SOURCE, { HOST: '::1' }).issuer).toBe('http://[::1]:8081');
+    expect(parseConfig('', SOURCE, { HOST: '0.0.0.0' }).issuer).toBe('http://127.0.0.1:8081');
+    expect(parseConfig('', SOURCE, { HOST: '::' }).issuer).toBe('http://[::1]:8081');
+  });
+
+  it('keeps an issuer that the file or ISSUER names', () => {
+    expect(parseConfig('issuer: https://id.example\n', SOURCE, { PORT: '9003' }).issuer).toBe('https://id.example');
+    expect(parseConfig('', SOURCE, { PORT: '9003', ISSUER: 'https://login.example' }).issuer).toBe('https://login.example');
+  });
+
+  it('says where the issuer came from when a non-loopback HOST makes it invalid', () => {
+    expect(fails('', { HOST: '192.0.2.10' })).toBe(
+      `${SOURCE}: issuer (or ISSUER): must be https (http only on a loopback host) (http://192.0.2.10:8081, made from host and port: set ISSUER or issuer)`,
+    );
+  });
+
+  it('warns when a loopback issuer names another port than the listening one', () => {
+    expect(issuerPortMismatch({ issuer: 'http://127.0.0.1:8081', port: 18094, host: '127.0.0.1' })).toBe(
+      'the issuer http://127.0.0.1:8081 names port 8081 but the server listens on port 18094: set ISSUER (or issuer) to this server\'s public address, or leave it unset to follow PORT and HOST',
+    );
+    expect(issuerPortMismatch({ issuer: 'http://localhost', port: 8081, host: 'localhost' })).toMatch(/names port 80 but the server listens on port 8081/);
+    expect(issuerPortMismatch({ issuer: 'http://127.0.0.1:8081', port: 8081, host: '127.0.0.1' })).toBeUndefined();
+    // Behind a proxy, or a container's port mapping (9000:8081, listening on 0.0.0.0), the public port differs by design.
+    expect(issuerPortMismatch({ issuer: 'https://id.example', port: 8081, host: '127.0.0.1' })).toBeUndefined();
+    expect(issuerPortMismatch({ issuer: 'http://localhost:9000', port: 8081, host: '0.0.0.0' })).toBeUndefined();
+  });
+});
+
+describe('trust_proxy', () => {
+  it('is off by default and takes addresses and CIDR ranges, from the file or TRUST_PROXY', () => {
+    expect(parseConfig('', SOURCE).trust_proxy).toEqual([]);
+    expect(parseConfig('trust_proxy: [10.0.0.0/8, "fd00::/8", 127.0.0.1, loopback]\n', SOURCE).trust_proxy).toEqual(['10.0.0.0/8', 'fd00::/8', '127.0.0.1', 'loopback']);
+    expect(parseConfig('', SOURCE, { TRUST_PROXY: '10.1.2.3, 172.16.0.0/12' }).trust_proxy).toEqual(['10.1.2.3', '172.16.0.0/12']);
+  });
+
+  it.each([
+    ['a host name', 'trust_proxy: [proxy.internal]\n', 'trust_proxy[0]: must be an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal'],
+    ['a prefix too long', 'trust_proxy: [10.0.0.0/33]\n', 'trust_proxy[0]: must be an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal'],
+    ['true (every address)', 'trust_proxy: true\n', 'trust_proxy: Invalid input: expected array, received boolean'],
+  ])('refuses %s', (_name, text, message) => {
+    expect(fails(text)).toBe(`${SOURCE}: ${message}`);
   });
 });

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { isLoopbackHost } from '../protocol/redirect-uri.js';
 import { configSchema, type Config } from './schema.js';
 
 /** A configuration problem, described in one line that names the field. */
@@ -20,6 +22,8 @@ const ENV_OVERRIDES: ReadonlyArray<{ env: string; apply: (raw: Record<string, un
   { env: 'HOST', apply: (raw, v) => (raw.host = v) },
   { env: 'ISSUER', apply: (raw, v) => (raw.issuer = v) },
   { env: 'LOG_LEVEL', apply: (raw, v) => (raw.log_level = v) },
+  // Comma-separated: `TRUST_PROXY=10.0.0.0/8,fd00::/8`.
+  { env: 'TRUST_PROXY', apply: (raw, v) => (raw.trust_proxy = v.split(',').map((part) => part.trim()).filter((part) => part !== '')) },
   {
     env: 'DATABASE_PATH',
     apply: (raw, v) => {
@@ -27,8 +31,19 @@ const ENV_OVERRIDES: ReadonlyArray<{ env: string; apply: (raw: Record<string, un
       raw.database = { ...database, path: v };
     },
   },
+  {
+    // A secret: kept out of config.yaml (and out of every message: only the field is named).
+    env: 'METRICS_TOKEN',
+    apply: (raw, v) => {
+      const metrics = isRecord(raw.metrics) ? raw.metrics : {};
+      raw.metrics = { ...metrics, token: v };
+    },
+  },
 ];
-const ENV_FOR_FIELD: Record<string, string> = { port: 'PORT', host: 'HOST', issuer: 'ISSUER', log_level: 'LOG_LEVEL', 'database.path': 'DATABASE_PATH' };
+const ENV_FOR_FIELD: Record<string, string> = { port: 'PORT', host: 'HOST', issuer: 'ISSUER', log_level: 'LOG_LEVEL', 'database.path': 'DATABASE_PATH', 'metrics.token': 'METRICS_TOKEN' };
+/** Where ISSUER and the file say nothing, the issuer is this server's own address (PORT and HOST included). */
+const DEFAULT_PORT = 8081;
+const DEFAULT_HOST = '127.0.0.1';
 
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.TRUSTY_CONFIG ?? 'config.yaml');
@@ -63,16 +78,48 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     const value = env[name];
     if (value !== undefined && value !== '') apply(raw, value);
   }
+  const derived = raw.issuer === undefined;
+  if (derived) raw.issuer = defaultIssuer(raw.host, raw.port);
   // reportInput: zod 4 leaves the offending value out of an issue otherwise, and a wrong value
   // would read as a missing one ("is required").
   const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
-    throw new ConfigError(`${source}: ${describeIssue(result.error.issues[0]!)}`);
+    const issue = result.error.issues[0]!;
+    // The issuer nobody wrote: say where it came from and what to set.
+    const hint = derived && issue.path[0] === 'issuer' ? ` (${String(raw.issuer)}, made from host and port: set ISSUER or issuer)` : '';
+    throw new ConfigError(`${source}: ${describeIssue(issue)}${hint}`);
   }
   const config = result.data;
   const dbPath = config.database.path;
   const resolved = env.DATABASE_PATH || isAbsolute(dbPath) || dbPath === ':memory:' ? dbPath : resolve(dirname(source), dbPath);
   return { ...config, database: { path: resolved }, source };
+}
+
+/**
+ * The issuer of a server whose file and environment name none: http on the listening host and
+ * port, so that `PORT=9000 npm start` advertises port 9000. A wildcard host (0.0.0.0, ::) is
+ * reached on loopback; any other host must be loopback to be an http issuer (the schema says so).
+ */
+export function defaultIssuer(host: unknown, port: unknown): string {
+  const name = typeof host === 'string' && host !== '' ? host : DEFAULT_HOST;
+  // A wrong port is reported as such (port), not as an issuer that does not parse.
+  const listening = typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535 ? port : DEFAULT_PORT;
+  const reachable = name === '0.0.0.0' ? '127.0.0.1' : name === '::' ? '[::1]' : isIP(name) === 6 ? `[${name}]` : name;
+  return `http://${reachable}:${listening}`;
+}
+
+/**
+ * A warning when a server listening on loopback has a loopback issuer naming another port:
+ * relying parties would be sent to a port nothing answers. Silent when the server listens on
+ * another interface (0.0.0.0 in a container, where a port mapping `9000:8081` legitimately
+ * makes the issuer's port differ) and when the issuer is not loopback (behind a proxy).
+ */
+export function issuerPortMismatch(config: Pick<Config, 'issuer' | 'port' | 'host'>): string | undefined {
+  const url = new URL(config.issuer);
+  if (!isLoopbackHost(url.hostname) || !isLoopbackHost(config.host) || config.port === 0) return undefined;
+  const advertised = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  if (advertised === config.port) return undefined;
+  return `the issuer ${config.issuer} names port ${advertised} but the server listens on port ${config.port}: set ISSUER (or issuer) to this server's public address, or leave it unset to follow PORT and HOST`;
 }
 
 /** `clients[0].redirect_uris[1]: must be an absolute URL without a fragment` */

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { SIGNING_ALGS, TOKEN_ENDPOINT_AUTH_METHODS, GRANT_TYPES, FAPI2_SIGNING_ALGS, type GrantType } from '../domain/client.js';
 import { parseScope } from '../domain/scope.js';
@@ -32,6 +33,22 @@ const scopeString = z.string().refine((s) => parseScope(s) !== undefined && s.tr
 
 const ttl = (def: number, min: number, max: number, what: string) =>
   z.number().int().min(min).max(max).default(def).describe(`${what}, in seconds (${min}–${max}, default ${def})`);
+
+/** A request count per rate-limit window. */
+const perWindow = (def: number, what: string) => z.number().int().min(1).max(10_000_000).default(def).describe(`${what} (default ${def})`);
+
+/** An IPv4/IPv6 address, or a CIDR range (`10.0.0.0/8`, `fd00::/8`), or loopback/linklocal/uniquelocal (proxy-addr's names). */
+const proxyAddress = z.string().refine(
+  (value) => {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(value)) return true;
+    const [address, bits, ...rest] = value.split('/');
+    const version = isIP(address ?? '');
+    if (version === 0 || rest.length > 0) return false;
+    if (bits === undefined) return true;
+    return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
+  },
+  { message: 'must be an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal' },
+);
 
 /** A resource server serves a handful of audiences; the list is scanned on every introspection. */
 const MAX_INTROSPECTION_AUDIENCES = 50;
@@ -200,13 +217,14 @@ export const configSchema = z
       .refine((v) => !v.endsWith('/') && !v.includes('?'), { message: 'must have no trailing slash and no query' })
       .refine(
         (v) => {
-          const url = new URL(v);
-          return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+          // Refinements all run: a value the first one refused may not parse at all.
+          const url = URL.parse(v);
+          return url === null || url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
         },
         { message: 'must be https (http only on a loopback host)' },
       )
       .default('http://127.0.0.1:8081')
-      .describe('Issuer identifier; every endpoint URL derives from it'),
+      .describe('Issuer identifier; every endpoint URL derives from it. Default http://<host>:<port> (src/config/load.ts defaultIssuer)'),
     port: z.number().int().min(0).max(65535).default(8081),
     host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on'),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -284,6 +302,73 @@ export const configSchema = z
       })
       .refine((keys) => keys.prepublish_hours < keys.rotation_interval_days * 24, { message: 'must be shorter than rotation_interval_days (in hours)', path: ['prepublish_hours'] })
       .default({ rotation_interval_days: 90, prepublish_hours: 24 }),
+    // Production settings (docs/operations.md).
+    trust_proxy: z
+      .array(proxyAddress)
+      .max(100)
+      .default([])
+      .describe('Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For/-Proto are believed (or TRUST_PROXY, comma-separated); default none'),
+    shutdown: z
+      .strictObject({ drain_seconds: z.number().int().min(1).max(300).default(10).describe('On SIGTERM, in-flight requests get this long to finish (1–300, default 10)') })
+      .default({ drain_seconds: 10 }),
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Serve GET /metrics (Prometheus text format)'),
+        auth: z
+          .enum(['none', 'token', 'admin'])
+          .default('none')
+          .describe('none: open; token: Authorization: Bearer <metrics.token>; admin: a management-API access token with trusty:metrics or trusty:admin'),
+        token: z.string().min(32).max(512).optional().describe('The bearer token for auth: token (or METRICS_TOKEN), at least 32 characters'),
+        client_labels: z
+          .number()
+          .int()
+          .min(0)
+          .max(10_000)
+          .default(100)
+          .describe('The first this many clients seen get their own client_id label; the others share 16 hashed buckets (client_id="other-<n>")'),
+      })
+      .refine((m) => m.auth !== 'token' || m.token !== undefined, { message: 'is required with metrics.auth: token', path: ['token'] })
+      .default({ enabled: true, auth: 'none', client_labels: 100 }),
+    rate_limits: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Refuse requests beyond these numbers with 429 and Retry-After'),
+        window_seconds: z.number().int().min(1).max(3600).default(60).describe('The window the numbers below count in'),
+        per_ip: z
+          .strictObject({
+            auth: perWindow(300, 'GET/POST /auth from one address'),
+            // A burst of 80 logins from one address (test/e2e/login-burst.test.ts, an office behind one
+            // NAT at nine) passes; per-account guessing is stopped by lockout, not by this.
+            login: perWindow(100, 'Login form posts from one address'),
+            token: perWindow(3000, 'POST /token from one address'),
+            par: perWindow(600, 'POST /par from one address'),
+            introspect: perWindow(30_000, 'POST /introspect from one address'),
+            revoke: perWindow(600, 'POST /revoke from one address'),
+          })
+          .default({ auth: 300, login: 100, token: 3000, par: 600, introspect: 30_000, revoke: 600 }),
+        per_client: z
+          .strictObject({
+            token: perWindow(6000, 'POST /token by one authenticated client'),
+            par: perWindow(600, 'POST /par by one authenticated client'),
+            introspect: perWindow(30_000, 'POST /introspect by one authenticated client'),
+            revoke: perWindow(600, 'POST /revoke by one authenticated client'),
+          })
+          .default({ token: 6000, par: 600, introspect: 30_000, revoke: 600 }),
+      })
+      .default({
+        enabled: true,
+        window_seconds: 60,
+        per_ip: { auth: 300, login: 100, token: 3000, par: 600, introspect: 30_000, revoke: 600 },
+        per_client: { token: 6000, par: 600, introspect: 30_000, revoke: 600 },
+      }),
+    lockout: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Slow down, then lock, an account after repeated failed logins'),
+        free_failures: z.number().int().min(1).max(100).default(5).describe('Failed logins in a row before any delay'),
+        lock_after: z.number().int().min(2).max(1000).default(10).describe('Failed logins in a row that lock the account (each one after free_failures doubles the wait: 1 s, 2 s, 4 s…)'),
+        lock_seconds: z.number().int().min(1).max(86_400).default(900).describe('How long a lock lasts (an operator unlocks earlier: trusty users unlock)'),
+      })
+      .refine((l) => l.lock_after > l.free_failures, { message: 'must be greater than free_failures', path: ['lock_after'] })
+      .default({ enabled: true, free_failures: 5, lock_after: 10, lock_seconds: 900 }),
     clients: z.array(clientSchema).max(10000).default([]),
     users: z.array(userSchema).max(100000).default([]),
     roles: z.array(roleSchema).max(MAX_ROLES).default([]).describe('Roles owned by the file (see docs/roles.md)'),

@@ -38,7 +38,8 @@ export function renderLogin(
   reply: FastifyReply,
   interaction: Interaction,
   client: Client,
-  extra: { error?: string; username?: string },
+  /** errorCount: the `count` of a plural message (login.too_many_attempts_*). */
+  extra: { error?: string; errorCount?: number; username?: string },
   status = 200,
 ) {
   return reply.page(
@@ -50,6 +51,7 @@ export function renderLogin(
       clientName: client.clientName ?? client.clientId,
       username: extra.username ?? interaction.request.loginHint ?? '',
       error: extra.error,
+      errorCount: extra.errorCount,
     },
     status,
   );

@@ -56,6 +56,11 @@ function currentOf(document: ServedDocument): () => StaticDocument {
   return 'current' in document ? () => document.current() : () => document;
 }
 
+/** Counts the documents answered on the fast path (the metrics' HttpRequests); `seconds` until the response was handed to the socket. */
+export interface ServedObserver {
+  observe(route: string, method: string, status: number, seconds: number): void;
+}
+
 /**
  * The discovery document and the JWKS, answered by node's HTTP server before Fastify sees the
  * request: every relying party and resource server fetches them and their answer is prebuilt, so
@@ -68,7 +73,11 @@ export class StaticDocuments {
   private readonly byPath = new Map<string, () => StaticDocument>();
   private closing = false;
 
-  constructor(documents: Record<string, ServedDocument>) {
+  constructor(
+    documents: Record<string, ServedDocument>,
+    /** Told of each answer given here, as the Fastify routes' are (trusty_http_requests_total; src/infrastructure/metrics). */
+    private readonly served?: ServedObserver,
+  ) {
     for (const [path, document] of Object.entries(documents)) this.byPath.set(path, currentOf(document));
   }
 
@@ -77,10 +86,13 @@ export class StaticDocuments {
     if (this.closing || (request.method !== 'GET' && request.method !== 'HEAD')) return false;
     const current = this.byPath.get(request.url ?? '');
     if (current === undefined) return false;
+    const start = this.served === undefined ? 0 : performance.now();
     const document = current();
     response.writeHead(200, document.rawHeaders as string[]);
     // For HEAD, node's response writes the headers and drops the body.
     response.end(document.body);
+    // The route label is the path itself: only the exact paths of the documents reach here.
+    this.served?.observe(request.url!, request.method, 200, (performance.now() - start) / 1000);
     return true;
   }
 

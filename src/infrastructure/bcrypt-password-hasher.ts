@@ -32,6 +32,11 @@ export class BcryptPasswordHasher implements PasswordHasher {
     this.limit = new ConcurrencyLimit(threads, maxWaiting, () => new TemporarilyUnavailable('too many sign-ins at once; retry shortly'), maxWaitingPerKey);
   }
 
+  /** Hashes running or waiting for a thread now (trusty_password_hash_queue, docs/metrics.md). */
+  queueLength(): number {
+    return this.limit.pending;
+  }
+
   hash(password: string): Promise<string> {
     return this.limit.run(() => bcrypt.hash(password, this.cost));
   }

@@ -20,6 +20,11 @@ export class ConcurrencyLimit {
     if (!Number.isInteger(maxWaitingPerKey) || maxWaitingPerKey < 0) throw new RangeError('maxWaitingPerKey must be a whole number');
   }
 
+  /** Jobs running plus jobs waiting their turn (the metrics' queue length: read at scrape, not counted apart). */
+  get pending(): number {
+    return this.running + this.waiting.length;
+  }
+
   async run<T>(job: () => Promise<T>, key?: string): Promise<T> {
     if (this.running < this.concurrency) this.running++;
     else if (this.waiting.length < this.maxWaiting && (key === undefined || (this.waitingByKey.get(key) ?? 0) < this.maxWaitingPerKey)) {

@@ -133,6 +133,38 @@ export class TemporarilyUnavailable extends OAuthError {
   override readonly status = 503;
 }
 
+/**
+ * RFC 6585 §4: too many requests from one address or one client in the configured window. The
+ * code is RFC 6749 §4.1.2.1's temporarily_unavailable (no OAuth code says "rate limited");
+ * Retry-After (RFC 9110 §10.2.3) says when the window ends.
+ */
+export class TooManyRequests extends OAuthError {
+  readonly error = 'temporarily_unavailable';
+  override readonly status = 429;
+  constructor(
+    description: string,
+    /** Seconds until the window ends (at least 1): the Retry-After header. */
+    readonly retryAfter: number,
+  ) {
+    super(description);
+  }
+
+  /** A per-address limit (rate_limits.per_ip). */
+  static fromAddress(retryAfter: number): TooManyRequests {
+    return tooMany('address', retryAfter);
+  }
+
+  /** A per-client limit (rate_limits.per_client), counted once the client authenticated. */
+  static fromClient(retryAfter: number): TooManyRequests {
+    return tooMany('client', retryAfter);
+  }
+}
+
+function tooMany(from: 'address' | 'client', retryAfter: number): TooManyRequests {
+  const seconds = Math.max(1, Math.ceil(retryAfter));
+  return new TooManyRequests(`too many requests from this ${from}; retry after ${seconds} ${seconds === 1 ? 'second' : 'seconds'}`, seconds);
+}
+
 export class NotFound extends OAuthError {
   readonly error = 'not_found';
   override readonly status = 404;

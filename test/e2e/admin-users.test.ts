@@ -161,6 +161,8 @@ describe('management API: users, refused', () => {
       enabled: true,
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      failed_logins: 0,
+      locked_until: null,
     });
     for (const [method, path, body] of [
       ['PATCH', `/users/${id}`, { claims: { name: 'Mallory' } }],
@@ -200,6 +202,8 @@ describe('management API: a user made through the API', () => {
       enabled: true,
       created_at: expect.any(String),
       updated_at: expect.any(String),
+      failed_logins: 0,
+      locked_until: null,
     });
     ada = created;
     const session = await signIn(ADA);

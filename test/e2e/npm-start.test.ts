@@ -23,13 +23,18 @@ async function healthy(url: string): Promise<boolean> {
 }
 
 describe('npm start', () => {
-  it('stops the server on SIGTERM to the npm process, exit 0, nothing left listening', async () => {
+  // SIGTERM to npm alone: a supervisor. SIGINT to the whole process group: Ctrl-C in a terminal.
+  it.each([
+    ['SIGTERM to the npm process', 'SIGTERM', false],
+    ['Ctrl-C (SIGINT to the process group)', 'SIGINT', true],
+  ] as const)('stops the server on %s, exit 0, nothing left listening', async (_name, signal, group) => {
     const port = await freePort();
     const config = join(dir, 'config.yaml');
     writeFileSync(config, `issuer: http://127.0.0.1:${port}\nport: ${port}\nlog_level: warn\ndatabase: { path: ./trusty.db }\n`);
     const env: NodeJS.ProcessEnv = { ...process.env, TRUSTY_CONFIG: config };
     for (const name of ['PORT', 'HOST', 'ISSUER', 'DATABASE_PATH', 'LOG_LEVEL']) delete env[name];
-    const npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached: npm leads its own process group, as a shell's foreground job does.
+    const npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
     let output = '';
     npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -41,7 +46,8 @@ describe('npm start', () => {
       if (Date.now() > deadline || npm.exitCode !== null) throw new Error(`npm start did not come up: ${output}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    npm.kill('SIGTERM');
+    if (group) process.kill(-npm.pid!, signal);
+    else npm.kill(signal);
     expect(await exited).toBe(0);
     expect(await healthy(health)).toBe(false);
   }, 200_000);

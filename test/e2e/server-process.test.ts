@@ -465,10 +465,10 @@ describe('graceful stop', { timeout: 30_000 }, () => {
     return { response, finish: () => req.end(body.slice(10)) };
   }
 
-  async function startWithHeldRequest(agent: Agent | false) {
+  async function startWithHeldRequest(agent: Agent | false, settings: Record<string, unknown> = {}) {
     const port = await freePort();
     const dir = tempDir();
-    const server = await startServer(writeConfig(dir, { ...serverConfig(port, join(dir, 'trusty.db')), log_level: 'debug' }), port);
+    const server = await startServer(writeConfig(dir, { ...serverConfig(port, join(dir, 'trusty.db')), log_level: 'debug', ...settings }), port);
     const held = heldTokenRequest(port, agent);
     const incoming = await server.waitForLog((l) => l.msg === 'incoming request' && (l.req as { path?: string } | undefined)?.path === '/token', "'incoming request' for POST /token");
     server.child.kill('SIGTERM');
@@ -497,6 +497,17 @@ describe('graceful stop', { timeout: 30_000 }, () => {
     const completed = server.logs.findIndex((l) => l.msg === 'request completed' && l.reqId === reqId);
     expect(completed).toBeGreaterThan(server.messages().indexOf('stopping'));
     expect(completed).toBeLessThan(server.messages().indexOf('stopped'));
+  });
+
+  it('gives a request that never finishes shutdown.drain_seconds, then exits 1 saying so', async () => {
+    const { server, held } = await startWithHeldRequest(false, { shutdown: { drain_seconds: 1 } });
+    const started = Date.now();
+    const exit = await server.waitForExit(5_000);
+    expect(exit, server.transcript()).toEqual({ code: 1, signal: null });
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(server.logs.find((l) => l.level === 50 && l.drain_seconds === 1)?.msg).toBe('in-flight requests did not finish within 1 s; exiting');
+    held.finish();
+    await held.response.catch(() => undefined);
   });
 
   // A keep-alive client must not hold the server open: answers close their connection while stopping.
@@ -538,6 +549,34 @@ describe('environment overrides', { timeout: 30_000 }, () => {
     expect(server.logs.filter((l) => l.level < 40)).toEqual([]); // no info (30) nor debug lines
     expect(server.logs).toContainEqual(expect.objectContaining({ level: 40, client_id: 'short' }));
     expect(readDatabase(join(dir, 'env.db')).users).toHaveLength(2);
+  });
+});
+
+describe('issuer, port and readiness', { timeout: 30_000 }, () => {
+  it('PORT alone moves the issuer when neither ISSUER nor the file names one; /health/ready reports each check', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const { issuer: _issuer, port: _port, ...unset } = serverConfig(port, join(dir, 'trusty.db'));
+    const server = await startServer(writeConfig(dir, unset), port, { PORT: String(port) });
+    expect((await getJson(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).issuer).toBe(`http://127.0.0.1:${port}`);
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(ready.headers.get('cache-control')).toBe('no-store');
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', keys: 'ok' } });
+    const exit = await server.stop('SIGTERM');
+    expectCleanStop(server, exit, 'SIGTERM');
+    expect(server.logs.filter((l) => l.level >= 40)).toEqual([]);
+  });
+
+  it('warns at start when a loopback issuer names another port than the one listened on', async () => {
+    const dir = tempDir();
+    const [filePort, envPort] = [await freePort(), await freePort()];
+    const server = await startServer(writeConfig(dir, serverConfig(filePort, join(dir, 'trusty.db'))), envPort, { PORT: String(envPort) });
+    const exit = await server.stop('SIGTERM');
+    expect(exit, server.transcript()).toEqual({ code: 0, signal: null });
+    expect(server.logs.find((l) => l.level === 40 && l.port === envPort)?.msg).toBe(
+      `the issuer http://127.0.0.1:${filePort} names port ${filePort} but the server listens on port ${envPort}: set ISSUER (or issuer) to this server's public address, or leave it unset to follow PORT and HOST`,
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import type { Checked } from '../ports/client-entries.js';
 import type { Clock } from '../ports/clock.js';
 import type { PasswordHasher } from '../ports/password-hasher.js';
 import type { AuditLog, RevokedCounts, UserRepository } from '../ports/repositories.js';
+import { NOT_LOCKED, type AccountLockout, type LockoutStatus } from '../services/account-lockout.js';
 import { recordChange, type Actor } from './changes.js';
 import { Conflict, InvalidField, NotFound } from './errors.js';
 import { decodeKeyCursor, encodeKeyCursor, isoOf, pageSize, type Page } from './paging.js';
@@ -44,6 +45,10 @@ export interface UserView {
   readonly enabled: boolean;
   readonly created_at: string;
   readonly updated_at: string;
+  /** Failed logins in a row that still count (docs/lockout.md); 0 after a success or an unlock. */
+  readonly failed_logins: number;
+  /** Until when logins are refused after too many failures (ISO 8601), or null. */
+  readonly locked_until: string | null;
 }
 
 /** What a write answers: the user and, when the server generated one, the password (shown this once). */
@@ -70,6 +75,7 @@ export interface UserAdminDeps {
   readonly sessions: EndedSessions;
   readonly audit: AuditLog;
   readonly clock: Clock;
+  readonly lockout: Pick<AccountLockout, 'status' | 'statuses' | 'unlock'>;
 }
 
 /**
@@ -92,12 +98,13 @@ export class UserAdmin implements UserLookup {
     const after = query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor, (username) => username.length <= USERNAME_MAX_LENGTH);
     const records = await this.deps.users.list(filter, limit + 1, after);
     const items = records.slice(0, limit);
-    return { items: items.map(viewOf), next_cursor: records.length > limit ? encodeKeyCursor(items.at(-1)!.username) : null };
+    const lockouts = await this.deps.lockout.statuses(items.map((record) => record.id));
+    return { items: items.map((record) => viewOf(record, lockoutView(lockouts.get(record.id)))), next_cursor: records.length > limit ? encodeKeyCursor(items.at(-1)!.username) : null };
   }
 
   /** Any user, disabled ones too, by id or username (`lookup`). */
   async get(ref: string): Promise<UserView> {
-    return viewOf(await this.find(ref));
+    return this.view(await this.find(ref));
   }
 
   /**
@@ -106,7 +113,7 @@ export class UserAdmin implements UserLookup {
    */
   async lookup(ref: string): Promise<UserView | undefined> {
     const record = await this.recordOf(ref);
-    return record && viewOf(record);
+    return record && this.view(record);
   }
 
   /** A new user owned by the API; without a password, a generated one is returned once. */
@@ -118,7 +125,7 @@ export class UserAdmin implements UserLookup {
     if (!(await this.deps.users.create({ id, username: checked.username, passwordHash, claims: checked.claims }))) {
       throw new Conflict(`username ${checked.username} is taken`);
     }
-    const view = viewOf(await this.find(id));
+    const view = viewOf(await this.find(id), lockoutView());
     recordChange(this.deps.audit, actor, 'user.created', { userId: id }, undefined, view);
     return generated === undefined ? view : { ...view, password: generated };
   }
@@ -139,8 +146,9 @@ export class UserAdmin implements UserLookup {
       return this.checked(this.deps.rules.checkClaims(merged));
     });
     if (changed === undefined) throw new NotFound(`user ${ref}`);
-    const view = viewOf(changed.after);
-    recordChange(this.deps.audit, actor, 'user.updated', { userId: id }, viewOf(changed.before), view);
+    const lockout = lockoutView(await this.deps.lockout.status(id));
+    const view = viewOf(changed.after, lockout);
+    recordChange(this.deps.audit, actor, 'user.updated', { userId: id }, viewOf(changed.before, lockout), view);
     return view;
   }
 
@@ -154,9 +162,9 @@ export class UserAdmin implements UserLookup {
     const id = before.id;
     const ended = before.enabled ? await this.deps.users.disable(id) : undefined;
     if (ended !== undefined) await this.deps.sessions.endExpired(this.deps.clock.now());
-    const after = viewOf(await this.find(id));
+    const after = await this.view(await this.find(id));
     const counts = countsView(ended ?? { refreshTokens: 0, accessTokens: 0, sessions: 0 });
-    if (ended !== undefined) recordChange(this.deps.audit, actor, 'user.disabled', { userId: id }, viewOf(before), { ...after, ended: counts });
+    if (ended !== undefined) recordChange(this.deps.audit, actor, 'user.disabled', { userId: id }, viewOf(before, after), { ...after, ended: counts });
     return { ...after, ended: counts };
   }
 
@@ -165,8 +173,8 @@ export class UserAdmin implements UserLookup {
     const before = await this.writable(ref);
     const id = before.id;
     const changed = !before.enabled && (await this.deps.users.enable(id));
-    const after = viewOf(await this.find(id));
-    if (changed) recordChange(this.deps.audit, actor, 'user.enabled', { userId: id }, viewOf(before), after);
+    const after = await this.view(await this.find(id));
+    if (changed) recordChange(this.deps.audit, actor, 'user.enabled', { userId: id }, viewOf(before, after), after);
     return after;
   }
 
@@ -182,9 +190,29 @@ export class UserAdmin implements UserLookup {
     const ended = await this.deps.users.setPassword(id, await this.deps.passwords.hash(chosen ?? generated!));
     if (ended === undefined) throw new NotFound(`user ${id}`);
     await this.deps.sessions.endExpired(this.deps.clock.now());
-    const after = viewOf(await this.find(id));
+    const after = await this.view(await this.find(id));
     recordChange(this.deps.audit, actor, 'user.password_reset', { userId: id }, undefined, { ended: countsView(ended), generated: generated !== undefined });
     return { ...after, ...(generated !== undefined ? { password: generated } : {}), ended: countsView(ended) };
+  }
+
+  /**
+   * Lifts a lock, or the waits, that failed logins put on the account (docs/lockout.md): its next
+   * login is checked at once. Any user, config.yaml's too (the file does not own this state).
+   * Audited as user.unlocked when there was something to lift.
+   */
+  async unlock(actor: Actor, ref: string): Promise<UserView> {
+    const record = await this.find(ref);
+    const before = await this.deps.lockout.unlock(record.id);
+    const after = viewOf(record, lockoutView());
+    if (before.failures > 0) {
+      recordChange(this.deps.audit, actor, 'user.unlocked', { userId: record.id }, lockoutView(before), lockoutView());
+    }
+    return after;
+  }
+
+  /** A record with its lockout status, read now. */
+  private async view(record: UserRecord): Promise<UserView> {
+    return viewOf(record, lockoutView(await this.deps.lockout.status(record.id)));
   }
 
   /** The one rule of `lookup`: by id, else by username. */
@@ -211,7 +239,8 @@ export class UserAdmin implements UserLookup {
   }
 }
 
-export function viewOf(record: UserRecord): UserView {
+/** A record as shown, with its lockout members (lockoutView of the status read with it). */
+export function viewOf(record: UserRecord, lockout: LockoutView): UserView {
   return {
     id: record.id,
     username: record.username,
@@ -220,7 +249,15 @@ export function viewOf(record: UserRecord): UserView {
     enabled: record.enabled,
     created_at: isoOf(record.createdAt)!,
     updated_at: isoOf(record.updatedAt)!,
+    failed_logins: lockout.failed_logins,
+    locked_until: lockout.locked_until,
   };
+}
+
+type LockoutView = Pick<UserView, 'failed_logins' | 'locked_until'>;
+
+function lockoutView(status: LockoutStatus = NOT_LOCKED): LockoutView {
+  return { failed_logins: status.failures, locked_until: status.lockedUntil === undefined ? null : new Date(status.lockedUntil).toISOString() };
 }
 
 /** What a revocation ended, in wire names. */

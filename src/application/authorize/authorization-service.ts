@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthorizationRequest, Interaction } from '../../domain/authorization-request.js';
 import type { Client } from '../../domain/client.js';
+import type { LockoutReason } from '../../domain/lockout.js';
 import type { Session } from '../../domain/session.js';
 import { PASSWORD_MAX_BYTES, USERNAME_MAX_LENGTH, type User } from '../../domain/user.js';
 import { AccessDenied, InvalidRequest, OAuthError, TemporarilyUnavailable } from '../../protocol/errors.js';
@@ -8,6 +9,7 @@ import { randomToken, sha256 } from '../../protocol/random.js';
 import { buildRedirect } from '../../protocol/redirect-uri.js';
 import type { Clock } from '../ports/clock.js';
 import type { PasswordHasher } from '../ports/password-hasher.js';
+import type { AccountLockout } from '../services/account-lockout.js';
 import type {
   AuditLog,
   AuthorizationCodeRepository,
@@ -28,6 +30,16 @@ export type AuthorizationOutcome =
   | { readonly kind: 'interaction'; readonly interaction: Interaction }
   | { readonly kind: 'login'; readonly interaction: Interaction; readonly client: Client }
   | { readonly kind: 'consent'; readonly interaction: Interaction; readonly client: Client };
+
+/** login.failure's details.reason (docs/audit.md). */
+export type LoginFailureReason = 'bad_password' | 'unknown_user' | LockoutReason;
+
+export type LoginResult =
+  | { readonly kind: 'signed_in'; readonly user: User; readonly interaction: Interaction }
+  /** A wrong password, or an unknown username: the same answer. */
+  | { readonly kind: 'wrong' }
+  /** Too many failed logins in a row: not checked; `retryAfter` in whole seconds. */
+  | { readonly kind: 'refused'; readonly reason: LockoutReason; readonly retryAfter: number };
 
 export interface AuthorizationServiceOptions {
   readonly issuer: string;
@@ -52,6 +64,7 @@ export interface AuthorizationServiceDeps {
   readonly clock: Clock;
   readonly pushed: PushedRequests;
   readonly sessions: Pick<SessionRepository, 'addClient'>;
+  readonly lockout: Pick<AccountLockout, 'begin' | 'failed' | 'succeeded' | 'abandoned'>;
 }
 
 /**
@@ -122,26 +135,51 @@ export class AuthorizationService {
   }
 
   /**
-   * Checks a username and password; undefined when wrong (the caller re-renders the form).
-   * On success, the interaction now acts for the user.
+   * Checks a username and password (the caller re-renders the form unless signed in). On
+   * success, the interaction now acts for the user. An existing user's failed logins in a row
+   * slow down, then lock, its account (docs/lockout.md): an attempt during a wait or a lock is
+   * refused before its password is checked, so it costs no hash, and is not another failure.
    */
-  async login(interaction: Interaction, username: string, password: string, ip: string, userAgent?: string): Promise<{ user: User; interaction: Interaction } | undefined> {
+  async login(interaction: Interaction, username: string, password: string, ip: string, userAgent?: string): Promise<LoginResult> {
+    const clientId = interaction.request.clientId;
+    const user = username.length <= USERNAME_MAX_LENGTH ? await this.deps.users.findByUsername(username) : undefined;
+    const failure = (reason: LoginFailureReason, extra: Record<string, unknown> = {}) =>
+      this.deps.audit.record({ event: 'login.failure', clientId, userId: user?.id, ip, userAgent, details: { username: username.slice(0, 128), reason, ...extra } });
+    // Unknown usernames are never counted: nothing an unauthenticated caller invents is stored.
+    const gate = user === undefined ? undefined : await this.deps.lockout.begin(user.id);
+    if (gate !== undefined && !gate.allowed) {
+      failure(gate.reason, { retry_after: gate.retryAfter });
+      return { kind: 'refused', reason: gate.reason, retryAfter: gate.retryAfter };
+    }
     // A password longer than any that can be stored is wrong, whatever its first 72 bytes: bcrypt
     // would compare those alone. It still costs a hash, as a wrong password does.
-    const acceptable = username.length <= USERNAME_MAX_LENGTH && Buffer.byteLength(password, 'utf8') <= PASSWORD_MAX_BYTES;
-    const user = acceptable ? await this.deps.users.findByUsername(username) : undefined;
-    const hash = user?.passwordHash ?? (await this.standInHash.get());
-    // One caller (an IPv4 address, an IPv6 /64) may hold only its share of the hashing queue.
-    const ok = (await this.deps.passwords.verify(password, hash, callerKey(ip))) && user !== undefined;
-    const clientId = interaction.request.clientId;
-    if (!ok) {
-      this.deps.audit.record({ event: 'login.failure', clientId, ip, userAgent, details: { username: username.slice(0, 128) } });
-      return undefined;
+    const acceptable = Buffer.byteLength(password, 'utf8') <= PASSWORD_MAX_BYTES;
+    let ok: boolean;
+    try {
+      const hash = user?.passwordHash ?? (await this.standInHash.get());
+      // One caller (an IPv4 address, an IPv6 /64) may hold only its share of the hashing queue.
+      ok = (await this.deps.passwords.verify(password, hash, callerKey(ip))) && acceptable && user !== undefined;
+    } catch (error) {
+      // Not checked (the hashing queue was full): the attempt does not count.
+      if (gate?.allowed) await this.deps.lockout.abandoned(gate.attempt);
+      throw error;
     }
+    // ok implies a user, so a gate: the last two checks only tell the type checker.
+    if (!ok || user === undefined || gate === undefined) {
+      if (gate?.allowed) {
+        const { locked } = await this.deps.lockout.failed(gate.attempt);
+        if (locked !== undefined) {
+          this.deps.audit.record({ event: 'user.locked', clientId, userId: gate.attempt.userId, ip, userAgent, details: { failures: locked.failures, until: new Date(locked.until).toISOString() } });
+        }
+      }
+      failure(user === undefined ? 'unknown_user' : 'bad_password');
+      return { kind: 'wrong' };
+    }
+    await this.deps.lockout.succeeded(gate.attempt);
     const authTime = this.deps.clock.now();
     await this.deps.interactions.setAuthenticated(interaction.id, user.id, authTime);
     this.deps.audit.record({ event: 'login.success', clientId, userId: user.id, ip, userAgent });
-    return { user, interaction: { ...interaction, userId: user.id, authTime } };
+    return { kind: 'signed_in', user, interaction: { ...interaction, userId: user.id, authTime } };
   }
 
   /** The consent page's decision. */

@@ -173,6 +173,8 @@ export interface SessionRepository {
    * when no live session has it.
    */
   expire(sid: string, now: number): Promise<string | undefined>;
+  /** Sessions live at `now` (not ended, not expired), all users together: the metrics' gauge, read at scrape. */
+  countLive(now: number): Promise<number>;
 }
 
 /** Where a page of sessions (newest first) stopped. */

@@ -6,6 +6,7 @@ import { InvalidClient } from '../../protocol/errors.js';
 import { madeBeforeStart, mustOutliveProcess } from '../../protocol/replay-window.js';
 import { sha256 } from '../../protocol/random.js';
 import type { ClientKeys } from '../ports/client-keys.js';
+import type { ClientRateLimits } from './client-rate-limits.js';
 import type { Clock } from '../ports/clock.js';
 import type { ReplayCache, ReplayOwner } from '../ports/replay-cache.js';
 import type { ClientRepository } from '../ports/repositories.js';
@@ -18,6 +19,8 @@ export interface ClientAuthenticatorDeps {
   readonly issuer: string;
   /** The token endpoint URL, which `oidc` clients with the lenient audience may name in aud. */
   readonly tokenEndpoint: string;
+  /** Per-client budgets (config rate_limits.per_client); none when rate_limits.enabled is false. */
+  readonly rateLimits?: ClientRateLimits | undefined;
 }
 
 /**
@@ -66,6 +69,10 @@ export class ClientAuthenticator {
       case 'none':
         break;
     }
+    // Counted only now that the client proved who it is: a caller who merely names a client_id
+    // must not spend that client's budget (src/application/services/client-rate-limits.ts).
+    const counted = this.deps.rateLimits?.count(endpoint, client);
+    if (counted !== undefined) await counted;
     return client;
   }
 

@@ -32,6 +32,8 @@ const SCOPE_DESCRIPTIONS: Record<string, string> = {
   'trusty:clients:read': 'Read clients, service accounts and roles',
   'trusty:clients:write': 'Create, change and remove clients, service accounts and roles (not trusty: scopes)',
   'trusty:audit:read': 'Read the audit log',
+  'trusty:metrics': 'Scrape /metrics (when metrics.auth is admin)',
+  'trusty:observability:read': 'Read the /observability summaries',
   'trusty:keys:write': 'List and rotate the signing keys',
 };
 

@@ -3,7 +3,7 @@ import type { Actor } from '../../application/admin/changes.js';
 import type { HttpDeps } from '../deps.js';
 import { accessTokenOf } from '../protected-resource.js';
 import { buildOpenApi } from './openapi.js';
-import { ADMIN_PREFIX, ADMIN_SCOPE, type AdminRoute } from './route.js';
+import { ADMIN_PREFIX, ADMIN_SCOPE, type AdminRoute, type NarrowAdminScope } from './route.js';
 import { AdminHttpError, AdminScopeRequired, invalidInput, sendProblem } from './problem.js';
 import { ADMIN_ROUTES } from './routes.js';
 
@@ -55,7 +55,7 @@ export async function adminPlugin(app: FastifyInstance, { deps, routes = ADMIN_R
       url: route.path.replace(/\{([A-Za-z_]+)\}/g, ':$1'),
       bodyLimit: ADMIN_BODY_LIMIT_BYTES,
       handler: async (request, reply) => {
-        const actor = await authorize(request, reply, deps, route);
+        const actor = await authorizeOperator(request, reply, deps, route.scope);
         const params = parse(route.params, request.params, 'params');
         const query = parse(route.query, request.query, 'query');
         const body = parse(route.body, request.body, 'body');
@@ -76,8 +76,13 @@ function parse(schema: AdminRoute['params'], value: unknown, where: 'body' | 'qu
   return result.data;
 }
 
-/** Checks the access token, its proof when DPoP-bound, and the operation's scope; returns who calls. */
-async function authorize(request: FastifyRequest, reply: FastifyReply, deps: HttpDeps, route: AdminRoute): Promise<Actor> {
+/**
+ * Checks the access token, its proof when DPoP-bound, and the operation's scope (trusty:admin, or
+ * `scope` when not null); returns who calls. Throws AdminScopeRequired or the access-token errors
+ * (RFC 6750/9449 challenge already set on the reply); /metrics and /observability use it too.
+ */
+export async function authorizeOperator(request: FastifyRequest, reply: FastifyReply, deps: HttpDeps, scope: NarrowAdminScope | null): Promise<Actor> {
+  const route = { scope };
   // RFC 9449 §7.1: htu is the URL without the query.
   const url = deps.issuer + request.url.split('?')[0];
   const { token, client } = await accessTokenOf(request, reply, deps, url, 'an access token with the trusty:admin scope is required in the Authorization header');

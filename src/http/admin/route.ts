@@ -10,7 +10,7 @@ export const ADMIN_PREFIX = '/admin/v1';
 
 /** The management API's scopes: trusty:admin grants everything, the others one part. */
 export const ADMIN_SCOPE = 'trusty:admin';
-export const NARROW_ADMIN_SCOPES = ['trusty:clients:read', 'trusty:clients:write', 'trusty:audit:read', 'trusty:keys:write'] as const;
+export const NARROW_ADMIN_SCOPES = ['trusty:clients:read', 'trusty:clients:write', 'trusty:audit:read', 'trusty:keys:write', 'trusty:metrics', 'trusty:observability:read'] as const;
 export type NarrowAdminScope = (typeof NARROW_ADMIN_SCOPES)[number];
 
 export interface AdminResponse {

@@ -14,6 +14,8 @@ export const userBody = z.object({
   enabled: z.boolean(),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
+  failed_logins: z.number().int().min(0).describe('Failed logins in a row that still count (docs/lockout.md); 0 after a success or an unlock'),
+  locked_until: z.iso.datetime().nullable().describe('Until when logins are refused after too many failed ones; null when not locked'),
 });
 
 const endedBody = z
@@ -125,6 +127,18 @@ export const usersRoutes: AdminRoute[] = [
     responses: { 200: { description: 'The user', schema: userBody }, ...notFound, ...configOwned },
     async handler({ params, actor, control }) {
       return { body: await control.users.enable(actor, params.id) };
+    },
+  }),
+  adminRoute({
+    method: 'POST',
+    path: '/users/{id}/unlock',
+    scope: null,
+    summary: 'Lift the lock (or the waits) that failed logins put on a user: its next login is checked at once (config.yaml users too)',
+    tags: TAGS,
+    params: byId,
+    responses: { 200: { description: 'The user, unlocked', schema: userBody }, ...notFound },
+    async handler({ params, actor, control }) {
+      return { body: await control.users.unlock(actor, params.id) };
     },
   }),
   adminRoute({

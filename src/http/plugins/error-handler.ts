@@ -13,6 +13,7 @@ import {
   OAuthError,
   ServerError,
   TemporarilyUnavailable,
+  TooManyRequests,
   UseDpopNonce,
 } from '../../protocol/errors.js';
 import { buildRedirect } from '../../protocol/redirect-uri.js';
@@ -53,10 +54,19 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance, options: { iss
     const oauth = toOAuthError(error);
     if (oauth instanceof ServerError) {
       request.log.error({ err: error }, 'unexpected error');
+    } else if (oauth.status >= 500) {
+      // Every 5xx is a line an operator sees at the default level (docs/operations.md, "Logs"):
+      // a bound that is full answers 503 temporarily_unavailable.
+      request.log.warn({ status: oauth.status, error: oauth.error, error_description: oauth.description, route: request.routeOptions.url }, `answered ${oauth.status} ${oauth.error}`);
     }
     // RFC 9110 §10.2.3: when to try again.
     if (oauth instanceof TemporarilyUnavailable) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    // RFC 6585 §4: a rate limit (src/http/plugins/rate-limit.ts) says when its window ends.
+    if (oauth instanceof TooManyRequests) reply.header('retry-after', String(oauth.retryAfter));
     if (request.routeOptions.config?.page) {
+      // A person at the login form or /auth reads why and how long, in their language; never a
+      // redirect (the redirect_uri is not verified before the limit is checked).
+      if (oauth instanceof TooManyRequests) return reply.page('too-many-requests', pageLanguageOf(request), { seconds: oauth.retryAfter }, oauth.status);
       return errorPage(request, reply, oauth);
     }
     reply.code(oauth.status).header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -81,10 +91,14 @@ export const errorHandlerPlugin = fp(async (app: FastifyInstance, options: { iss
   });
 
   function errorPage(request: FastifyRequest, reply: FastifyReply, error: OAuthError) {
+    return reply.page('error', pageLanguageOf(request), { error: error.error, description: error.description }, error.status);
+  }
+
+  /** ui_locales of a GET query (OIDC Core §3.1.2.1), then Accept-Language (a POST's form may not be parsed yet). */
+  function pageLanguageOf(request: FastifyRequest) {
     const query = request.query as Record<string, unknown> | undefined;
     const uiLocales = typeof query?.ui_locales === 'string' ? query.ui_locales : undefined;
-    const lang = negotiateLanguage(uiLocales, request.headers['accept-language']);
-    return reply.page('error', lang, { error: error.error, description: error.description }, error.status);
+    return negotiateLanguage(uiLocales, request.headers['accept-language']);
   }
 });
 

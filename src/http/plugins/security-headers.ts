@@ -1,17 +1,55 @@
+import type { FastifyHelmetOptions } from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
-/** Headers every response carries. Pages add their own Content-Security-Policy. */
+/** Headers every response carries (the token endpoint's included: a constant object, no per-request work). */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
 };
 
-export const securityHeadersPlugin = fp(async (app: FastifyInstance) => {
+/**
+ * RFC 6797: a browser that reached an https issuer once keeps using https for it for a year.
+ * Only for an https issuer: on an http loopback issuer (development) it would be ignored at
+ * best, and would pin localhost's other services to https at worst.
+ */
+export const HSTS = 'max-age=31536000; includeSubDomains';
+
+export function isHttpsIssuer(issuer: string): boolean {
+  return issuer.startsWith('https:');
+}
+
+export const securityHeadersPlugin = fp(async (app: FastifyInstance, { issuer }: { issuer: string }) => {
+  const headers = isHttpsIssuer(issuer) ? { ...SECURITY_HEADERS, 'strict-transport-security': HSTS } : SECURITY_HEADERS;
   // A callback hook, not an async one: this runs on every response, the token endpoint's included.
   app.addHook('onSend', (_request, reply, payload, done) => {
-    reply.headers(SECURITY_HEADERS);
+    reply.headers(headers);
     done(null, payload);
   });
 });
+
+/**
+ * @fastify/helmet on the hosted pages: a strict Content-Security-Policy (the pages run no script
+ * at all and load only their own stylesheet and images; never framed), with helmet's other
+ * headers. No form-action: browsers apply it to the redirect that follows a form post, and the
+ * login and consent forms end with a redirect to the client.
+ */
+export function pageHelmetOptions(issuer: string): FastifyHelmetOptions {
+  return {
+    global: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    strictTransportSecurity: isHttpsIssuer(issuer) ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+    xFrameOptions: { action: 'deny' },
+  };
+}

@@ -66,8 +66,7 @@ export const viewsPlugin = fp(async (app: FastifyInstance) => {
     this.code(status)
       .header('cache-control', 'no-store')
       .header('content-type', 'text/html; charset=utf-8');
-    // A hosted page is never framed (clickjacking) and loads nothing from elsewhere.
-    this.header('content-security-policy', "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+    // Content-Security-Policy and the other page headers: @fastify/helmet (src/http/plugins/security-headers.ts).
     return this.view(`${name}.hbs`, { ...data, lang });
   });
 });

@@ -21,6 +21,7 @@ export async function authorizeRoutes(app: FastifyInstance, { deps }: { deps: Ht
     const outcome = await deps.authorization.start(authorizationRequest, session);
     return sendOutcome(request, reply, outcome, deps);
   };
-  app.get('/auth', { config: { page: true } }, handler);
-  app.post('/auth', { config: { page: true } }, handler);
+  // One per-address budget for both methods (rate_limits.per_ip.auth, src/http/plugins/rate-limit.ts).
+  app.get('/auth', { config: { page: true, addressLimit: 'auth' } }, handler);
+  app.post('/auth', { config: { page: true, addressLimit: 'auth' } }, handler);
 }

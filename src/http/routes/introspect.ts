@@ -12,7 +12,7 @@ import { recordingFailedClientAuth } from '../failed-client-auth.js';
  */
 export async function introspectRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps }) {
   const url = deps.issuer + PATHS.introspection;
-  app.post(PATHS.introspection, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
+  app.post(PATHS.introspection, { config: { addressLimit: 'introspect' } }, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
     const params = singleAll(request.body ?? {});
     const client = await deps.authenticator.authenticate(request.headers.authorization, params, url).catch(recordingFailedClientAuth(deps.failedClientAuth, request, PATHS.introspection));
     if (params.token === undefined) throw new InvalidRequest('token is required');

@@ -9,7 +9,8 @@ type LoginForm = { username?: unknown; password?: unknown; csrf_token?: unknown 
 export async function loginRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps }) {
   app.post(
     '/interaction/:id/login',
-    { config: { page: true } },
+    // Counted per address before the form is parsed (rate_limits.per_ip.login, src/http/plugins/rate-limit.ts).
+    { config: { page: true, addressLimit: 'login' } },
     async (request: FastifyRequest<{ Params: { id: string }; Body: LoginForm | undefined }>, reply) => {
       const interaction = await loadInteraction(request, deps);
       const form = request.body ?? {};
@@ -17,9 +18,16 @@ export async function loginRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
       const username = text(form.username) ?? '';
       const password = text(form.password) ?? '';
       const loggedIn = await deps.authorization.login(interaction, username, password, request.ip, request.headers['user-agent']);
-      if (loggedIn === undefined) {
+      if (loggedIn.kind === 'wrong') {
         const client = await deps.authorization.clientOf(interaction);
         return renderLogin(request, reply, interaction, client, { error: 'login.invalid_credentials', username }, 401);
+      }
+      if (loggedIn.kind === 'refused') {
+        // Too many failed logins in a row for this account (docs/lockout.md): the form again, with
+        // how long to wait; 429 and Retry-After (RFC 6585 §4, RFC 9110 §10.2.3) for automation.
+        const client = await deps.authorization.clientOf(interaction);
+        reply.header('retry-after', String(loggedIn.retryAfter));
+        return renderLogin(request, reply, interaction, client, { ...tooManyAttempts(loggedIn.retryAfter), username }, 429);
       }
       // A fresh cookie value at every login (no session fixation); the old row ends. The same user
       // keeps the OIDC sid and its clients, told nothing; another user's session ends as at logout.
@@ -34,6 +42,13 @@ export async function loginRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
       return reply.header('cache-control', 'no-store').redirect(`/interaction/${interaction.id}`, 303);
     },
   );
+}
+
+/** Seconds up to a minute and a half, minutes (rounded up) beyond. */
+function tooManyAttempts(retryAfter: number): { error: string; errorCount: number } {
+  return retryAfter <= 90
+    ? { error: 'login.too_many_attempts_seconds', errorCount: retryAfter }
+    : { error: 'login.too_many_attempts_minutes', errorCount: Math.ceil(retryAfter / 60) };
 }
 
 function text(value: unknown): string | undefined {

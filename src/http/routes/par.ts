@@ -15,7 +15,7 @@ const CREDENTIALS = ['client_id', 'client_secret', 'client_assertion', 'client_a
  */
 export async function parRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps }) {
   const url = deps.issuer + PATHS.pushedAuthorizationRequest;
-  app.post(PATHS.pushedAuthorizationRequest, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
+  app.post(PATHS.pushedAuthorizationRequest, { config: { addressLimit: 'par' } }, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
     const params = request.body ?? {};
     const proof = await deps.dpop.verify(request.headers.dpop, { method: 'POST', url });
     const credentials = Object.fromEntries(CREDENTIALS.map((name) => [name, single(params, name)]));

@@ -8,7 +8,7 @@ import { recordingFailedClientAuth } from '../failed-client-auth.js';
 /** The revocation endpoint (RFC 7009 §2): client authentication, then the token; 200 even when unknown. */
 export async function revokeRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps }) {
   const url = deps.issuer + PATHS.revocation;
-  app.post(PATHS.revocation, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
+  app.post(PATHS.revocation, { config: { addressLimit: 'revoke' } }, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
     const params = singleAll(request.body ?? {});
     const client = await deps.authenticator.authenticate(request.headers.authorization, params, url).catch(recordingFailedClientAuth(deps.failedClientAuth, request, PATHS.revocation));
     if (params.token === undefined) throw new InvalidRequest('token is required');

@@ -13,7 +13,7 @@ import { addDpopNonce } from '../dpop.js';
  */
 export async function tokenRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps }) {
   const url = deps.issuer + PATHS.token;
-  app.post(PATHS.token, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
+  app.post(PATHS.token, { config: { addressLimit: 'token' } }, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
     const { resource, ...rest } = request.body ?? {};
     const params = singleAll(rest);
     const resources = resource === undefined ? [] : Array.isArray(resource) ? resource : [resource];

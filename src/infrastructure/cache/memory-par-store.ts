@@ -32,6 +32,11 @@ export class MemoryParStore implements ParStore {
     this.pending = new PendingRequests(capacity, now);
   }
 
+  /** Pushed requests held, of which some may have expired and wait to be dropped (trusty_par_pending). */
+  get size(): number {
+    return this.pending.size;
+  }
+
   async save(handle: string, pushed: PushedRequest, options: { readonly makeRoom?: boolean } = {}): Promise<void> {
     const mine = this.pending.byClient.get(pushed.clientId);
     if (mine !== undefined && mine.size >= this.perClient) {

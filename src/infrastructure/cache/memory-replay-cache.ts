@@ -62,6 +62,15 @@ export class MemoryReplayCache implements ReplayCache {
     this.since = Math.max(startSecond, this.highestWritten);
   }
 
+  /** Keys held in all partitions, expired ones until dropped (trusty_replay_cache_fill_ratio). */
+  get size(): number {
+    return this.total;
+  }
+
+  get capacity(): number {
+    return this.limits.capacity;
+  }
+
   remembersSince(): number {
     return this.since;
   }

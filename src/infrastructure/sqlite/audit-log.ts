@@ -40,6 +40,8 @@ export class SqliteAuditLog implements AuditLog {
   private buffer: Row[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly writeBatch: (rows: Row[]) => void;
+  /** Told of every event as it is recorded (metrics, security log lines): cheap, synchronous, never throwing. */
+  private readonly listeners: Array<(event: AuditEvent) => void> = [];
 
   constructor(
     sqlite: SQLite.Database,
@@ -53,7 +55,13 @@ export class SqliteAuditLog implements AuditLog {
     });
   }
 
+  /** Adds a listener called with every event recorded from now on. */
+  listen(listener: (event: AuditEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
   record(event: AuditEvent): void {
+    for (const listener of this.listeners) listener(event);
     this.buffer.push([
       this.nowMs(),
       event.event,

@@ -86,6 +86,17 @@ export class SqliteSessionRepository implements SessionRepository {
     return expired[0]?.user_id;
   }
 
+  async countLive(now: number): Promise<number> {
+    // A range scan of sessions_expires_at; ended rows in the range are checked one by one.
+    const row = await this.db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.countAll<number>().as('live'))
+      .where('expires_at', '>', now)
+      .where('ended_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.live);
+  }
+
   async endExpired(now: number, limit: number): Promise<Array<{ session: Session; clientIds: string[] }>> {
     return this.db.transaction().execute(async (trx) => {
       const rows = await trx

@@ -1,0 +1,13 @@
+/**
+ * @fastify/rate-limit's in-memory store (store/LocalStore.js), which its package ships without a
+ * declaration: the per-client limits count in the same store the per-address limits do.
+ * `incr` answers through its callback before it returns (an LRU map lookup and an increment).
+ */
+declare module '@fastify/rate-limit/store/LocalStore.js' {
+  class LocalStore {
+    /** @param cache the most keys held (least recently used dropped beyond it; default 5000) */
+    constructor(continueExceeding: boolean, exponentialBackoff: boolean, cache?: number);
+    incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void;
+  }
+  export = LocalStore;
+}

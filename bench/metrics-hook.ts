@@ -60,9 +60,9 @@ const auditNs = time(2_000_000, () => metrics.onAuditEvent(event));
 
 const registry = new Registry();
 const counter = new Counter({ name: 'c_total', help: 'c', labelNames: ['route', 'method', 'status'], registers: [registry] });
-const histogram = new Histogram({ name: 'h', help: 'h', labelNames: ['route', 'method'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] });
+const histogram = new Histogram({ name: 'h', help: 'h', labelNames: ['route', 'method', 'status'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] });
 const counterChild = counter.labels('/token', 'POST', '200');
-const histogramChild = histogram.labels('/token', 'POST');
+const histogramChild = histogram.labels('/token', 'POST', '200');
 const promClientNs = time(2_000_000, () => {
   counterChild.inc();
   histogramChild.observe(0.0003);

@@ -3,7 +3,7 @@
  * 1. the per-client count at /token (ClientRateLimits.count over @fastify/rate-limit's LocalStore),
  *    beside a bare Map lookup and increment;
  * 2. the per-address onRequest hook (@fastify/rate-limit's handler, keyed by callerKey), called
- *    directly;
+ *    directly: at /token with the failed-client-authentication check before it, at /auth without;
  * Budgets are never reached: this is the cost of a request that is let through. The whole
  * server's cost shows in `npm run bench`, whose config keeps rate_limits on.
  */
@@ -11,6 +11,7 @@ import Fastify, { type FastifyReply, type FastifyRequest, type onRequestHookHand
 import { ClientRateLimits } from '../src/application/services/client-rate-limits.js';
 import type { Client } from '../src/domain/client.js';
 import { rateLimitPlugin } from '../src/http/plugins/rate-limit.js';
+import { LocalFailureBudget } from '../src/infrastructure/rate-limit/failure-budget.js';
 import { inMemoryRateLimiter } from '../src/infrastructure/rate-limit/store-rate-limiter.js';
 
 const HUGE = Number.MAX_SAFE_INTEGER;
@@ -50,18 +51,27 @@ nsPerOp('per client: ClientRateLimits.count, 100 clients in turn', N, (i) => lim
 
 // 2. The per-address hook, called as Fastify calls it.
 const app = Fastify();
-await app.register(rateLimitPlugin, { windowSeconds: 60, perIp: { auth: HUGE, login: HUGE, token: HUGE, par: HUGE, introspect: HUGE, revoke: HUGE } });
-let hooks: onRequestHookHandler[] = [];
-app.addHook('onRoute', (route) => {
-  if (route.url === '/limited') hooks = ([] as onRequestHookHandler[]).concat(route.onRequest ?? []);
+await app.register(rateLimitPlugin, {
+  windowSeconds: 60,
+  perIp: { auth: HUGE, login: HUGE, token: HUGE, par: HUGE, introspect: HUGE, revoke: HUGE },
+  failedClientAuth: new LocalFailureBudget(HUGE, 60, 10_000),
 });
-app.post('/limited', { config: { addressLimit: 'token' } }, async () => 'ok');
+const hooks = new Map<string, onRequestHookHandler>();
+app.addHook('onRoute', (route) => {
+  hooks.set(route.url, ([] as onRequestHookHandler[]).concat(route.onRequest ?? [])[0]!);
+});
+app.post('/token', { config: { addressLimit: 'token' } }, async () => 'ok');
+app.post('/auth', { config: { addressLimit: 'auth' } }, async () => 'ok');
 await app.ready();
-const hook = hooks[0]! as unknown as (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+const token = hooks.get('/token') as unknown as Hook;
+const auth = hooks.get('/auth') as unknown as Hook;
 const reply = {} as FastifyReply;
 const routeOptions = { config: {} };
-await nsPerAsyncOp('per address: the onRequest hook, IPv4', 500_000, () => hook.call(app, { ip: '127.0.0.1', routeOptions } as unknown as FastifyRequest, reply));
-await nsPerAsyncOp('per address: the onRequest hook, IPv6 (/64 key)', 500_000, () => hook.call(app, { ip: '2001:db8:1:2:3:4:5:6', routeOptions } as unknown as FastifyRequest, reply));
+const from = (ip: string) => ({ ip, routeOptions }) as unknown as FastifyRequest;
+await nsPerAsyncOp('per address: /auth hook, IPv4', 500_000, () => auth.call(app, from('127.0.0.1'), reply));
+await nsPerAsyncOp('per address: /token hook (failed-auth check first), IPv4', 500_000, () => token.call(app, from('127.0.0.1'), reply));
+await nsPerAsyncOp('per address: /token hook (failed-auth check first), IPv6 (/64 key)', 500_000, () => token.call(app, from('2001:db8:1:2:3:4:5:6'), reply));
 await nsPerAsyncOp('reference: an empty async function awaited', 500_000, async () => undefined);
 
 await app.close();

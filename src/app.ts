@@ -9,6 +9,7 @@ import { DebugRequestLog } from './http/plugins/access-log.js';
 import { pageHelmetOptions, securityHeadersPlugin } from './http/plugins/security-headers.js';
 import fastifyHelmet from '@fastify/helmet';
 import { rateLimitPlugin } from './http/plugins/rate-limit.js';
+import { untrustedForwardedForWarning } from './http/forwarded-for-warning.js';
 import { viewsPlugin } from './http/plugins/views.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { authorizeRoutes } from './http/routes/authorize.js';
@@ -66,12 +67,15 @@ export async function buildApp(deps: HttpDeps, logger: Logger): Promise<FastifyI
   // Before the routes, so that each inherits its one onResponse hook (docs/metrics.md).
   if (deps.metrics !== undefined) await app.register(requestMetricsPlugin, { metrics: deps.metrics });
   // Likewise one onResponse hook, only when tracing is on (docs/observability.md).
-  if (deps.tracing !== undefined) await app.register(requestTracingPlugin, { tracing: deps.tracing });
+  if (deps.tracing !== undefined) await app.register(requestTracingPlugin, { tracing: deps.tracing, trustProxy: deps.trustProxy });
   // Before the routes: it adds its onRequest hooks to those that name a budget (config.addressLimit).
   if (deps.addressLimits !== undefined) await app.register(rateLimitPlugin, deps.addressLimits);
+  // X-Forwarded-For with trust_proxy empty: a proxy nobody listed, said once (src/http/forwarded-for-warning.ts).
+  const warnOfForwardedFor = deps.trustProxy.length === 0 ? untrustedForwardedForWarning(app.log) : undefined;
   // A change the CLI or another server made is seen by the next request (src/infrastructure/sqlite/control-version.ts).
-  app.addHook('onRequest', (_request, _reply, done) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     deps.changes.poll();
+    warnOfForwardedFor?.(request);
     done();
   });
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { createLogger } from './infrastructure/logger.js';
 import { AuthorizationService } from './application/authorize/authorization-service.js';
@@ -54,11 +55,13 @@ import { SqliteUserRepository } from './infrastructure/sqlite/user-repository.js
 import { ControlVersion } from './infrastructure/sqlite/control-version.js';
 import { TrustyMetrics } from './infrastructure/metrics/registry.js';
 import { SqliteLoginLockoutStore } from './infrastructure/sqlite/login-lockouts.js';
+import { MemoryLoginLockoutStore } from './infrastructure/cache/memory-login-lockouts.js';
 import { AccountLockout } from './application/services/account-lockout.js';
 import { inMemoryRateLimiter } from './infrastructure/rate-limit/store-rate-limiter.js';
+import { LocalFailureBudget } from './infrastructure/rate-limit/failure-budget.js';
 import { ClientRateLimits, type ClientBudget } from './application/services/client-rate-limits.js';
-import type { RateLimitedListener } from './application/ports/rate-limiter.js';
-import type { AddressLimits } from './http/plugins/rate-limit.js';
+import { CLIENT_AUTHENTICATED_ENDPOINTS, type ClientAuthenticatedEndpoint, type RateLimitedListener } from './application/ports/rate-limiter.js';
+import { ADDRESSES_PER_BUDGET, type AddressLimits } from './http/plugins/rate-limit.js';
 import { SqliteReadiness } from './infrastructure/sqlite/readiness.js';
 import { securityLogLine } from './infrastructure/security-log.js';
 import type { KeyStore } from './application/ports/key-store.js';
@@ -81,6 +84,11 @@ const SERVER_SECRETS_REFRESH_MS = 60 * 60_000;
 const DPOP_NONCE_SECRET_ROTATION = 30 * 86_400;
 /** How often expired codes, sessions, tokens and old audit events are deleted. */
 const PURGE_INTERVAL_MS = 10 * 60_000;
+/**
+ * Made-up usernames whose failed logins are counted, in memory (docs/lockout.md): about 200 bytes
+ * each, 2 MB. Beyond it the least recently used made-up name is forgotten, never a real user's count.
+ */
+const UNKNOWN_USERNAMES_TRACKED = 10_000;
 /**
  * What callers can make the server keep before anyone signed in, bounded overall and per client
  * so that one client (a public one needs no secret) cannot lock the others out; beyond a bound
@@ -202,7 +210,7 @@ async function openCore(config: LoadedConfig, log: Logger, clock: Clock, db: Db)
   const users = new SqliteUserRepository(db.kysely, now, changes);
   const passwords = new BcryptPasswordHasher(config.passwords.bcrypt_cost, passwordHashingThreads(poolSize(process.env.UV_THREADPOOL_SIZE)));
   // Milliseconds for ordering, shifted by whatever offset the injected clock has (tests move it).
-  const audit = new SqliteAuditLog(db.sqlite, log, () => Date.now() + (clock.now() - Math.floor(Date.now() / 1000)) * 1000);
+  const audit = new SqliteAuditLog(db.sqlite, log, millisecondsOf(clock));
   audit.listen(securityLogLine(log));
   const revocations = SqliteTokenRevocations.open(db, now, changes);
   const sessionRepository = new SqliteSessionRepository(db.kysely);
@@ -213,7 +221,8 @@ async function openCore(config: LoadedConfig, log: Logger, clock: Clock, db: Db)
   const roles = new SqliteRoleRepository(db.kysely, db.sqlite, now, changes);
   const roleAccess = new RoleAccess(roles);
   const lockout = new AccountLockout(
-    new SqliteLoginLockoutStore(db.kysely),
+    // The HMAC key of made-up names lives and dies with the process, as their counts do.
+    { users: new SqliteLoginLockoutStore(db.kysely), unknownNames: new MemoryLoginLockoutStore(UNKNOWN_USERNAMES_TRACKED, randomBytes(32)) },
     { enabled: config.lockout.enabled, policy: { freeFailures: config.lockout.free_failures, lockAfter: config.lockout.lock_after, lockMs: config.lockout.lock_seconds * 1000 } },
     millisecondsOf(clock),
   );
@@ -315,28 +324,38 @@ export async function openControlPlane(config: LoadedConfig, log: Logger, clock:
 }
 
 /**
- * rate_limits: per address (the @fastify/rate-limit plugin, src/http/plugins/rate-limit.ts) and
- * per authenticated client (ClientAuthenticator); nothing at all when disabled.
+ * rate_limits: per address (the @fastify/rate-limit plugin, src/http/plugins/rate-limit.ts), per
+ * authenticated client (ClientAuthenticator), and failed client authentications per address;
+ * nothing at all when disabled.
  */
 function rateLimitsOf(config: LoadedConfig, onRefused?: RateLimitedListener): { perAddress: AddressLimits; perClient: ClientRateLimits } | undefined {
   const settings = config.rate_limits;
   if (!settings.enabled) return undefined;
   const window = settings.window_seconds;
   const budgets = new Map<string, ClientBudget>(
-    (
-      [
-        ['token', PATHS.token],
-        ['par', PATHS.pushedAuthorizationRequest],
-        ['introspect', PATHS.introspection],
-        ['revoke', PATHS.revocation],
-      ] as const
-    ).map(([endpoint, path]) => [config.issuer + path, { endpoint, limiter: inMemoryRateLimiter(settings.per_client[endpoint], window, CLIENTS_PER_BUDGET) }]),
+    CLIENT_AUTHENTICATED_ENDPOINTS.map((endpoint): [string, ClientBudget] => [
+      config.issuer + CLIENT_AUTHENTICATED_PATHS[endpoint],
+      { endpoint, limiter: inMemoryRateLimiter(settings.per_client[endpoint], window, CLIENTS_PER_BUDGET) },
+    ]),
   );
   return {
-    perAddress: { windowSeconds: window, perIp: settings.per_ip, onRefused },
+    perAddress: {
+      windowSeconds: window,
+      perIp: settings.per_ip,
+      failedClientAuth: new LocalFailureBudget(settings.per_ip.failed_client_auth, window, ADDRESSES_PER_BUDGET),
+      onRefused,
+    },
     perClient: new ClientRateLimits(budgets, onRefused),
   };
 }
+
+/** Where each client-authenticated endpoint is (ClientAuthenticator.authenticate receives its URL). */
+const CLIENT_AUTHENTICATED_PATHS: Readonly<Record<ClientAuthenticatedEndpoint, string>> = {
+  token: PATHS.token,
+  par: PATHS.pushedAuthorizationRequest,
+  introspect: PATHS.introspection,
+  revoke: PATHS.revocation,
+};
 
 /** Clients counted per endpoint at once: one counter each, only for clients that authenticated. */
 const CLIENTS_PER_BUDGET = 10_000;
@@ -489,7 +508,6 @@ export async function createTrusty(config: LoadedConfig, log: Logger, clock: Clo
       isReady: () => true,
       readiness: readinessOf(new SqliteReadiness(db.sqlite, core.schemaVersion), keys),
       trustProxy: config.trust_proxy,
-      drainSeconds: config.shutdown.drain_seconds,
     };
     const purge = async () => {
       // One time for the whole run: a session that expired after endExpired read the clock

@@ -119,7 +119,7 @@ export function register(program: Command, context: CliContextFactory): void {
 
   users
     .command('reset-password <user>')
-    .description("Set a user's password (generated and printed once without --password-stdin); its sessions and tokens end")
+    .description("Set a user's password (generated and printed once without --password-stdin); its sessions and tokens end, its lockout is lifted")
     .option('--password-stdin', 'read the new password from stdin (one line)')
     .action(async (ref: string, options: { passwordStdin?: boolean }) => {
       const password = options.passwordStdin === true ? await passwordFromStdin() : undefined;

@@ -112,9 +112,10 @@ describe('trust_proxy', () => {
   });
 
   it.each([
-    ['a host name', 'trust_proxy: [proxy.internal]\n', 'trust_proxy[0]: must be an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal'],
-    ['a prefix too long', 'trust_proxy: [10.0.0.0/33]\n', 'trust_proxy[0]: must be an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal'],
-    ['true (every address)', 'trust_proxy: true\n', 'trust_proxy: Invalid input: expected array, received boolean'],
+    ['a host name', 'trust_proxy: [proxy.internal]\n', 'trust_proxy[0] (or TRUST_PROXY): must be an IP address, a CIDR range of at least /8 (10.0.0.0/8) or loopback, linklocal, uniquelocal'],
+    ['a prefix too long', 'trust_proxy: [10.0.0.0/33]\n', 'trust_proxy[0] (or TRUST_PROXY): must be an IP address, a CIDR range of at least /8 (10.0.0.0/8) or loopback, linklocal, uniquelocal'],
+    ['every address (/0)', 'trust_proxy: [0.0.0.0/0]\n', 'trust_proxy[0] (or TRUST_PROXY): must be an IP address, a CIDR range of at least /8 (10.0.0.0/8) or loopback, linklocal, uniquelocal'],
+    ['true (every address)', 'trust_proxy: true\n', 'trust_proxy (or TRUST_PROXY): Invalid input: expected array, received boolean'],
   ])('refuses %s', (_name, text, message) => {
     expect(fails(text)).toBe(`${SOURCE}: ${message}`);
   });

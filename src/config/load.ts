@@ -40,7 +40,7 @@ const ENV_OVERRIDES: ReadonlyArray<{ env: string; apply: (raw: Record<string, un
     },
   },
 ];
-const ENV_FOR_FIELD: Record<string, string> = { port: 'PORT', host: 'HOST', issuer: 'ISSUER', log_level: 'LOG_LEVEL', 'database.path': 'DATABASE_PATH', 'metrics.token': 'METRICS_TOKEN' };
+const ENV_FOR_FIELD: Record<string, string> = { port: 'PORT', host: 'HOST', issuer: 'ISSUER', log_level: 'LOG_LEVEL', 'database.path': 'DATABASE_PATH', 'metrics.token': 'METRICS_TOKEN', trust_proxy: 'TRUST_PROXY' };
 /** Where ISSUER and the file say nothing, the issuer is this server's own address (PORT and HOST included). */
 const DEFAULT_PORT = 8081;
 const DEFAULT_HOST = '127.0.0.1';
@@ -135,7 +135,8 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
   } else if (issue.code === 'invalid_value' && 'values' in issue) {
     message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   }
-  const envName = ENV_FOR_FIELD[field];
+  // trust_proxy[2] was set by TRUST_PROXY too: the variable is named for the list's items.
+  const envName = ENV_FOR_FIELD[field] ?? ENV_FOR_FIELD[field.replace(/\[\d+\]$/, '')];
   const label = envName ? `${field} (or ${envName})` : field;
   return `${label === '' ? 'top level' : label}: ${firstLine(message)}`;
 }

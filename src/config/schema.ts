@@ -45,9 +45,10 @@ const proxyAddress = z.string().refine(
     const version = isIP(address ?? '');
     if (version === 0 || rest.length > 0) return false;
     if (bits === undefined) return true;
-    return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
+    // A /0 (or /1…/7) trusts much of the Internet: anyone could then choose the address it is counted as.
+    return /^\d{1,3}$/.test(bits) && Number(bits) >= 8 && Number(bits) <= (version === 4 ? 32 : 128);
   },
-  { message: 'must be an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal' },
+  { message: 'must be an IP address, a CIDR range of at least /8 (10.0.0.0/8) or loopback, linklocal, uniquelocal' },
 );
 
 /** A resource server serves a handful of audiences; the list is scanned on every introspection. */
@@ -318,7 +319,14 @@ export const configSchema = z
           .enum(['none', 'token', 'admin'])
           .default('none')
           .describe('none: open; token: Authorization: Bearer <metrics.token>; admin: a management-API access token with trusty:metrics or trusty:admin'),
-        token: z.string().min(32).max(512).optional().describe('The bearer token for auth: token (or METRICS_TOKEN), at least 32 characters'),
+        token: z
+          .string()
+          .min(32)
+          .max(512)
+          // RFC 6750 §2.1: what a Bearer header can carry (a token68); any other character could never be presented.
+          .regex(/^[A-Za-z0-9\-._~+/]+=*$/, 'must be characters of A–Z a–z 0–9 - . _ ~ + / (then = at the end only)')
+          .optional()
+          .describe('The bearer token for auth: token (or METRICS_TOKEN), at least 32 characters of A–Z a–z 0–9 - . _ ~ + /'),
         client_labels: z
           .number()
           .int()
@@ -343,8 +351,11 @@ export const configSchema = z
             par: perWindow(600, 'POST /par from one address'),
             introspect: perWindow(30_000, 'POST /introspect from one address'),
             revoke: perWindow(600, 'POST /revoke from one address'),
+            // Only failures count: past it, the address is refused at those four endpoints before
+            // any secret is checked, however many requests its other budgets still allow.
+            failed_client_auth: perWindow(60, 'Failed client authentications at /token, /par, /introspect and /revoke from one address'),
           })
-          .default({ auth: 300, login: 100, token: 3000, par: 600, introspect: 30_000, revoke: 600 }),
+          .default({ auth: 300, login: 100, token: 3000, par: 600, introspect: 30_000, revoke: 600, failed_client_auth: 60 }),
         per_client: z
           .strictObject({
             token: perWindow(6000, 'POST /token by one authenticated client'),
@@ -357,7 +368,7 @@ export const configSchema = z
       .default({
         enabled: true,
         window_seconds: 60,
-        per_ip: { auth: 300, login: 100, token: 3000, par: 600, introspect: 30_000, revoke: 600 },
+        per_ip: { auth: 300, login: 100, token: 3000, par: 600, introspect: 30_000, revoke: 600, failed_client_auth: 60 },
         per_client: { token: 6000, par: 600, introspect: 30_000, revoke: 600 },
       }),
     lockout: z
@@ -365,7 +376,7 @@ export const configSchema = z
         enabled: z.boolean().default(true).describe('Slow down, then lock, an account after repeated failed logins'),
         free_failures: z.number().int().min(1).max(100).default(5).describe('Failed logins in a row before any delay'),
         lock_after: z.number().int().min(2).max(1000).default(10).describe('Failed logins in a row that lock the account (each one after free_failures doubles the wait: 1 s, 2 s, 4 s…)'),
-        lock_seconds: z.number().int().min(1).max(86_400).default(900).describe('How long a lock lasts (an operator unlocks earlier: trusty users unlock)'),
+        lock_seconds: z.number().int().min(1).max(86_400).default(900).describe('How long the first lock lasts; each next failure locks again for twice as long, up to 24 h, until a success, an unlock, a password reset or 24 h without a failure (an operator unlocks earlier: trusty users unlock)'),
       })
       .refine((l) => l.lock_after > l.free_failures, { message: 'must be greater than free_failures', path: ['lock_after'] })
       .default({ enabled: true, free_failures: 5, lock_after: 10, lock_seconds: 900 }),

@@ -68,6 +68,5 @@ export interface HttpDeps {
   readiness(): ReadinessReport;
   /** trust_proxy: the proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (none: never). */
   readonly trustProxy: readonly string[];
-  /** shutdown.drain_seconds: how long in-flight requests get after SIGTERM. */
-  readonly drainSeconds: number;
+
 }

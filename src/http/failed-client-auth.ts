@@ -1,25 +1,33 @@
 import type { FastifyRequest } from 'fastify';
-import type { FailedClientAuthLog } from '../application/services/failed-client-auth.js';
+import { callerKey } from '../application/authorize/caller-key.js';
 import { assertionIssuer } from '../protocol/client-assertion.js';
 import { extractClientCredentials } from '../protocol/client-credentials.js';
 import { InvalidClient } from '../protocol/errors.js';
 import type { RawParameters } from '../protocol/parameters.js';
+import type { HttpDeps } from './deps.js';
+
+/** Where a failed client authentication is recorded and counted. */
+export type FailedClientAuthDeps = Pick<HttpDeps, 'failedClientAuth' | 'addressLimits'>;
 
 /**
  * Where a client authenticates (/token, /par, /introspect, /revoke), on failure: records an
  * invalid_client refusal (who was named, the method, the error_description, IP and user agent;
- * never the secret or the assertion); any other error is not a failed authentication.
+ * never the secret or the assertion), and counts it against the caller's address
+ * (rate_limits.per_ip.failed_client_auth, checked before authentication by
+ * src/http/plugins/rate-limit.ts); any other error is not a failed authentication.
  */
-export function recordIfClientAuthFailed(log: FailedClientAuthLog, request: FastifyRequest, endpoint: string, error: unknown): void {
+export function recordIfClientAuthFailed(deps: FailedClientAuthDeps, request: FastifyRequest, endpoint: string, error: unknown): void {
   if (!(error instanceof InvalidClient)) return;
+  // The key the per-address limits use (IPv6 by its /64); parsed here, on the way that failed.
+  deps.addressLimits?.failedClientAuth.fail(callerKey(request.ip));
   const { method, clientId } = presented(request.headers.authorization, request.body);
-  log.record({ clientId, method, reason: error.description, endpoint, ip: request.ip, userAgent: request.headers['user-agent'] });
+  deps.failedClientAuth.record({ clientId, method, reason: error.description, endpoint, ip: request.ip, userAgent: request.headers['user-agent'] });
 }
 
 /** recordIfClientAuthFailed for `.catch()`: records, then rethrows. */
-export function recordingFailedClientAuth(log: FailedClientAuthLog, request: FastifyRequest, endpoint: string) {
+export function recordingFailedClientAuth(deps: FailedClientAuthDeps, request: FastifyRequest, endpoint: string) {
   return (error: unknown): never => {
-    recordIfClientAuthFailed(log, request, endpoint, error);
+    recordIfClientAuthFailed(deps, request, endpoint, error);
     throw error;
   };
 }

@@ -11,6 +11,18 @@ import { MissingAccessToken } from './plugins/error-handler.js';
 const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
+ * The token an Authorization header carries with the Bearer (RFC 6750 §2.1) or DPoP (RFC 9449
+ * §7.1) scheme, the scheme matched without regard to case (RFC 9110 §11.1); undefined when the
+ * header is absent, names another scheme or is not a token68. Shared by every protected
+ * resource of this server (and /metrics' static token), so all read the header alike.
+ */
+export function presentedToken(authorization: string | undefined): { readonly scheme: 'Bearer' | 'DPoP'; readonly token: string } | undefined {
+  const match = authorization === undefined ? null : AUTHORIZATION.exec(authorization);
+  if (match === null) return undefined;
+  return { scheme: match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: match[2]! };
+}
+
+/**
  * The access token of a request to one of this server's protected resources (/userinfo, the
  * management API): a Bearer token (RFC 6750 §2.1), or a DPoP-bound one with its proof
  * (RFC 9449 §7), the proof then remembered in its client's share of the replay cache.
@@ -26,14 +38,14 @@ export async function accessTokenOf(
 ): Promise<{ token: AccessTokenClaims; client: Client }> {
   const authorization = request.headers.authorization;
   if (authorization === undefined) throw new MissingAccessToken(missing);
-  const match = AUTHORIZATION.exec(authorization);
-  if (match === null) throw new InvalidToken('the Authorization header must be Bearer <access token> or DPoP <access token>');
-  const accessToken = match[2]!;
+  const presented = presentedToken(authorization);
+  if (presented === undefined) throw new InvalidToken('the Authorization header must be Bearer <access token> or DPoP <access token>');
+  const accessToken = presented.token;
   const token = await deps.accessTokens.verify(accessToken);
   // verify() refused a token whose client is disabled: it is there, unless removed meanwhile.
   const client = await deps.clients.findById(token.clientId);
   if (client === undefined) throw new InvalidToken('the client of this access token is disabled');
-  if (match[1]!.toLowerCase() === 'dpop') {
+  if (presented.scheme === 'DPoP') {
     // RFC 9449 §7.1: the proof covers this request and this token (ath), with the token's key.
     const proof = await deps.dpop.verify(request.headers.dpop, { method: request.method, url, accessToken });
     if (proof === undefined) throw new InvalidDpopProof('a DPoP proof is required with the DPoP authorization scheme');

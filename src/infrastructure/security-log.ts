@@ -16,7 +16,7 @@ interface Rule {
 
 const RULES: Readonly<Record<string, Rule>> = {
   'login.failure': { level: 'info', msg: 'login failed', details: ['reason'] },
-  'user.locked': { level: 'warn', msg: 'account locked after repeated failed logins', details: ['failures', 'until'] },
+  'user.locked': { level: 'warn', msg: 'account locked after repeated failed logins', details: ['failures', 'until', 'lock'] },
   'user.unlocked': { level: 'info', msg: 'account unlocked' },
   'refresh_token.reused': { level: 'warn', msg: 'a rotated refresh token was used again: its grant is revoked' },
   'code.replayed': { level: 'warn', msg: 'an authorization code was used twice: its grant is revoked' },

@@ -10,6 +10,7 @@
  * ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION, OTEL_SPAN_ATTRIBUTE_*; OTEL_SDK_DISABLED=true and
  * OTEL_TRACES_EXPORTER=none turn tracing off. Spans go as OTLP/HTTP JSON (the http/json protocol).
  */
+import type { Link } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 
 /** One finished request, as the HTTP layer saw it (src/http/plugins/request-tracing.ts). */
@@ -27,9 +28,17 @@ export interface RequestSpan {
   readonly clientId?: string | undefined;
   /** The OAuth error code answered (invalid_client), or the status of a 5xx. */
   readonly errorType?: string | undefined;
-  /** W3C Trace Context headers of the caller, continued when valid. */
+  /** The caller's W3C Trace Context headers, if it sent them. */
   readonly traceparent?: string | undefined;
   readonly tracestate?: string | undefined;
+  /**
+   * Whether those headers came through a trusted proxy (the socket's address is in trust_proxy):
+   * only then does the span continue the caller's trace. Anyone can send a traceparent: believed
+   * from anyone, it would let an unauthenticated caller force sampling on (load) or off (hiding
+   * its requests), or put this server's spans in a trace of its choosing. Otherwise the span
+   * starts a trace of its own, linked to the caller's context, which is kept for debugging.
+   */
+  readonly traceContextTrusted?: boolean | undefined;
 }
 
 export interface RequestTracing {
@@ -95,14 +104,22 @@ export async function startTracing(env: NodeJS.ProcessEnv, log: Logger): Promise
         if (span.grantType !== undefined) attributes['oauth.grant_type'] = span.grantType;
         if (span.clientId !== undefined) attributes['oauth.client_id'] = span.clientId;
         if (span.errorType !== undefined) attributes[semconv.ATTR_ERROR_TYPE] = span.errorType;
-        // A caller's trace goes on through this span (W3C Trace Context); a malformed header starts a new trace.
-        const parent =
-          span.traceparent === undefined
-            ? api.ROOT_CONTEXT
-            : propagator.extract(api.ROOT_CONTEXT, { traceparent: span.traceparent, tracestate: span.tracestate }, api.defaultTextMapGetter);
+        // W3C Trace Context: a trusted caller's trace goes on through this span; an untrusted
+        // caller's is only linked (OpenTelemetry HTTP semantic conventions: "if the incoming
+        // context is not trusted, start a new trace and add a link"); a malformed header is ignored.
+        let parent = api.ROOT_CONTEXT;
+        let links: Link[] | undefined;
+        if (span.traceparent !== undefined) {
+          const caller = propagator.extract(api.ROOT_CONTEXT, { traceparent: span.traceparent, tracestate: span.tracestate }, api.defaultTextMapGetter);
+          const context = api.trace.getSpanContext(caller);
+          if (context !== undefined && api.isSpanContextValid(context)) {
+            if (span.traceContextTrusted === true) parent = caller;
+            else links = [{ context }];
+          }
+        }
         // Semantic conventions for HTTP server spans: "{method} {route}", or the method alone.
         const name = span.route === undefined ? span.method : `${span.method} ${span.route}`;
-        const otelSpan = tracer.startSpan(name, { kind: api.SpanKind.SERVER, startTime: span.startMs, attributes }, parent);
+        const otelSpan = tracer.startSpan(name, { kind: api.SpanKind.SERVER, startTime: span.startMs, attributes, links }, parent);
         // A server span is an error for a 5xx only: a 4xx is the caller's.
         if (span.status >= 500) otelSpan.setStatus({ code: api.SpanStatusCode.ERROR });
         otelSpan.end(span.endMs);

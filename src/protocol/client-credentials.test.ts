@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractClientCredentials } from './client-credentials.js';
+import { claimedClientId, extractClientCredentials } from './client-credentials.js';
 import { InvalidClient, InvalidRequest, type OAuthError } from './errors.js';
 
 /** RFC 6749 §2.3.1: each part is application/x-www-form-urlencoded, then the pair is base64'd (RFC 7617). */
@@ -165,5 +165,33 @@ describe('extractClientCredentials: one method per request (RFC 6749 §2.3)', ()
       description: 'more than one client authentication method was used',
       basicChallenge: undefined,
     });
+  });
+});
+
+describe('claimedClientId: whom a request names, unverified, never refused', () => {
+  it('reads the user name of HTTP Basic by the same rules (form-urldecoded, first colon), never the secret', () => {
+    expect(claimedClientId(basic('my:client', 'p@ss word'), undefined)).toBe('my:client');
+    expect(claimedClientId(rawBasic('a+b:c%3Ad'), undefined)).toBe('a b');
+    expect(claimedClientId(`basic   ${basic('app', 's3cret').slice(6)}`, undefined)).toBe('app');
+  });
+
+  it('prefers Basic, which is what the authenticator checks, to a client_id parameter', () => {
+    expect(claimedClientId(basic('app', 's3cret'), 'other')).toBe('app');
+  });
+
+  it('falls back to the client_id parameter when Basic is absent, of another scheme or malformed', () => {
+    expect(claimedClientId(undefined, 'spa')).toBe('spa');
+    expect(claimedClientId('Bearer abc', 'spa')).toBe('spa');
+    expect(claimedClientId('Basic', 'spa')).toBe('spa');
+    expect(claimedClientId(rawBasic('app:'), 'spa')).toBe('spa'); // no secret: malformed for extractClientCredentials too
+    expect(claimedClientId(rawBasic('%zz:s3cret'), 'spa')).toBe('spa'); // not form-encoded
+    expect(claimedClientId('Basic not base64!', 'spa')).toBe('spa');
+  });
+
+  it('names nobody when neither names a client, whatever the parameter\'s type', () => {
+    expect(claimedClientId(undefined, undefined)).toBeUndefined();
+    expect(claimedClientId(undefined, '')).toBeUndefined();
+    expect(claimedClientId(undefined, ['a', 'b'])).toBeUndefined();
+    expect(claimedClientId(rawBasic(':s3cret'), undefined)).toBeUndefined();
   });
 });

@@ -17,8 +17,8 @@ export function extractClientCredentials(
   authorization: string | undefined,
   body: Readonly<Record<string, string | undefined>>,
 ): PresentedCredentials {
-  // A bare "Basic" is a malformed attempt (answered with a Basic challenge), not an absent one.
-  const basic = authorization !== undefined && /^basic(\s|$)/i.test(authorization) ? parseBasic(authorization.slice(5).trim()) : undefined;
+  const basicToken = basicCredentials(authorization);
+  const basic = basicToken === undefined ? undefined : parseBasic(basicToken);
   const bodyId = body.client_id;
   const used = [basic !== undefined, body.client_secret !== undefined, body.client_assertion !== undefined].filter(Boolean).length;
   if (used > 1) {
@@ -40,6 +40,33 @@ export function extractClientCredentials(
     return { method: 'client_secret_post', clientId: bodyId, secret: body.client_secret };
   }
   return { method: 'none', clientId: bodyId };
+}
+
+/**
+ * The client_id a request names, for records of it (traces): the user name of well-formed HTTP
+ * Basic credentials, read by the same rules as extractClientCredentials (RFC 6749 §2.3.1), else
+ * the client_id parameter. Unverified (the request may fail), and never throws: a request that
+ * extractClientCredentials refuses still names whom it claimed to be, or nobody.
+ */
+export function claimedClientId(authorization: string | undefined, clientIdParameter: unknown): string | undefined {
+  const basicToken = basicCredentials(authorization);
+  if (basicToken !== undefined) {
+    try {
+      return parseBasic(basicToken).clientId;
+    } catch {
+      // Malformed Basic credentials: the parameter may still name the client.
+    }
+  }
+  return typeof clientIdParameter === 'string' && clientIdParameter !== '' ? clientIdParameter : undefined;
+}
+
+/**
+ * What follows the Basic scheme (case-insensitive, RFC 9110 §11.1), or undefined for another
+ * scheme. A bare "Basic" gives '': a malformed attempt (answered with a Basic challenge), not an
+ * absent one.
+ */
+function basicCredentials(authorization: string | undefined): string | undefined {
+  return authorization !== undefined && /^basic(\s|$)/i.test(authorization) ? authorization.slice(5).trim() : undefined;
 }
 
 /**

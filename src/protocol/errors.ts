@@ -134,9 +134,12 @@ export class TemporarilyUnavailable extends OAuthError {
 }
 
 /**
- * RFC 6585 §4: too many requests from one address or one client in the configured window. The
- * code is RFC 6749 §4.1.2.1's temporarily_unavailable (no OAuth code says "rate limited");
- * Retry-After (RFC 9110 §10.2.3) says when the window ends.
+ * RFC 6585 §4: too many requests from one address or one client in the configured window.
+ * RFC 6749 §5.2 defines no error code for a rate limit at the token endpoint, nor do RFC 7009
+ * and 7662 at theirs (RFC 9126 §2.3 names the status 429 at the PAR endpoint, but no code): the
+ * code is borrowed from the authorization endpoint's temporarily_unavailable (RFC 6749
+ * §4.1.2.1), as TemporarilyUnavailable's 503 does; the status 429 and Retry-After (RFC 9110
+ * §10.2.3, when the window ends) say the rest.
  */
 export class TooManyRequests extends OAuthError {
   readonly error = 'temporarily_unavailable';
@@ -151,18 +154,23 @@ export class TooManyRequests extends OAuthError {
 
   /** A per-address limit (rate_limits.per_ip). */
   static fromAddress(retryAfter: number): TooManyRequests {
-    return tooMany('address', retryAfter);
+    return tooMany('too many requests from this address', retryAfter);
   }
 
   /** A per-client limit (rate_limits.per_client), counted once the client authenticated. */
   static fromClient(retryAfter: number): TooManyRequests {
-    return tooMany('client', retryAfter);
+    return tooMany('too many requests from this client', retryAfter);
+  }
+
+  /** The address's budget of failed client authentications (rate_limits.per_ip.failed_client_auth). */
+  static fromFailedClientAuth(retryAfter: number): TooManyRequests {
+    return tooMany('too many failed client authentications from this address', retryAfter);
   }
 }
 
-function tooMany(from: 'address' | 'client', retryAfter: number): TooManyRequests {
+function tooMany(what: string, retryAfter: number): TooManyRequests {
   const seconds = Math.max(1, Math.ceil(retryAfter));
-  return new TooManyRequests(`too many requests from this ${from}; retry after ${seconds} ${seconds === 1 ? 'second' : 'seconds'}`, seconds);
+  return new TooManyRequests(`${what}; retry after ${seconds} ${seconds === 1 ? 'second' : 'seconds'}`, seconds);
 }
 
 export class NotFound extends OAuthError {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page, type Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { authorizationUrl, basic, postForm } from '../support/flow.js';
 import { ALICE, WEB_SECRET, startServer, type TestServer } from '../support/server.js';
@@ -9,7 +9,9 @@ import { ALICE, WEB_SECRET, startServer, type TestServer } from '../support/serv
 /**
  * The hosted pages in a real browser (Chromium through playwright-core): what a person sees,
  * reached by label and role as assistive technology would, and what Chromium enforces that a
- * fetch-based client does not (CSP, SameSite cookies, autofocus, form submission).
+ * fetch-based client does not (CSP, SameSite cookies, autofocus, form submission). After every
+ * flow, each provider page it showed carried the Content-Security-Policy and none reported a
+ * violation or a console error (expectCleanUnderCsp).
  */
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -24,14 +26,46 @@ const CALLBACK_PAGE = '<!doctype html><link rel="icon" href="data:,"><title>Call
 
 let server: TestServer;
 let browser: Browser | undefined;
-const contexts: BrowserContext[] = [];
+const opened: RelyingParty[] = [];
+
+/** What a page reported of a `securitypolicyviolation` event (the CSP refused something). */
+interface CspViolation {
+  readonly documentURI: string;
+  readonly effectiveDirective: string;
+  readonly blockedURI: string;
+  readonly sample: string;
+}
 
 interface RelyingParty {
   readonly page: Page;
   readonly context: BrowserContext;
   /** Every callback URL the browser was redirected to, in order. */
   readonly callbacks: URL[];
+  /** Every CSP violation any of the context's documents reported, across navigations. */
+  readonly violations: CspViolation[];
+  /** Console messages of type error (Chromium also logs each CSP refusal there) and uncaught exceptions. */
+  readonly errors: Array<{ text: string; url: string }>;
+  /** The provider's HTML documents the browser received (login, consent, error pages). */
+  readonly documents: Response[];
 }
+
+/** Name of the binding the init script reports violations through (a binding survives navigations). */
+const VIOLATION_BINDING = '__trustyCspViolation';
+
+/**
+ * Runs in every document before its own content, injected through the DevTools protocol
+ * (Page.addScriptToEvaluateOnNewDocument), so the page's CSP does not apply to it. A string, not
+ * a function: the test files are compiled without the DOM types.
+ */
+const REPORT_VIOLATIONS = `document.addEventListener('securitypolicyviolation', (event) => {
+  window.${VIOLATION_BINDING}({ documentURI: event.documentURI, effectiveDirective: event.effectiveDirective, blockedURI: event.blockedURI, sample: event.sample });
+});`;
+
+/**
+ * Chromium's network line for a document served with an error status, e.g. the login form
+ * answered 401 after a wrong password: the page means it, nothing failed to load.
+ */
+const ERROR_STATUS_LINE = /^Failed to load resource: the server responded with a status of (\d{3})\b/;
 
 /**
  * A fresh browser context (no cookies) whose relying-party callbacks are answered with a small page.
@@ -42,8 +76,23 @@ interface RelyingParty {
  * Fetch domain does pause redirect hops, so the callback is intercepted there instead.
  */
 async function openBrowser(options: BrowserContextOptions = {}): Promise<RelyingParty> {
+  // Never bypassCSP: the point is that Chromium enforces the provider's policy.
   const context = await browser!.newContext({ locale: 'en-US', ...options });
-  contexts.push(context);
+  const violations: CspViolation[] = [];
+  const errors: Array<{ text: string; url: string }> = [];
+  const documents: Response[] = [];
+  await context.exposeBinding(VIOLATION_BINDING, (_source, violation: CspViolation) => {
+    violations.push(violation);
+  });
+  await context.addInitScript(REPORT_VIOLATIONS);
+  context.on('console', (message) => {
+    if (message.type() === 'error') errors.push({ text: message.text(), url: message.location().url });
+  });
+  context.on('weberror', (error) => errors.push({ text: `uncaught: ${error.error().message}`, url: error.page()?.url() ?? '' }));
+  context.on('response', (response) => {
+    const type = response.headers()['content-type'] ?? '';
+    if (response.url().startsWith(server.issuer + '/') && response.request().resourceType() === 'document' && type.startsWith('text/html')) documents.push(response);
+  });
   const page = await context.newPage();
   const callbacks: URL[] = [];
   const cdp = await context.newCDPSession(page);
@@ -58,7 +107,34 @@ async function openBrowser(options: BrowserContextOptions = {}): Promise<Relying
     }).catch(() => undefined);
   });
   await cdp.send('Fetch.enable', { patterns: [{ urlPattern: RP_ORIGIN + '*', requestStage: 'Request' }] });
-  return { context, page, callbacks };
+  const party = { context, page, callbacks, violations, errors, documents };
+  opened.push(party);
+  return party;
+}
+
+/**
+ * The pages work under their Content-Security-Policy: every provider page the flow showed
+ * carried the header, and no document reported a violation or logged an error. Run after each
+ * flow (afterEach), before its context is closed.
+ */
+async function expectCleanUnderCsp({ violations, errors, documents }: RelyingParty): Promise<void> {
+  expect(documents.length, 'the flow showed at least one provider page').toBeGreaterThan(0);
+  const served = new Set<string>();
+  for (const shown of documents) {
+    served.add(`${shown.status()} ${shown.url()}`);
+    const csp = await shown.headerValue('content-security-policy');
+    expect(csp, `Content-Security-Policy of ${shown.url()}`).toMatch(/(^|;)\s*default-src 'none'\s*(;|$)/);
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+  }
+  expect(violations, 'securitypolicyviolation events').toEqual([]);
+  const unexpected = errors.filter(({ text, url }) => {
+    const status = ERROR_STATUS_LINE.exec(text)?.[1];
+    // Chromium asks for /favicon.ico by itself (the pages link no icon) and the provider has none:
+    // a 404 the page did not ask for, logged on whichever flow came first.
+    if (status === '404' && url === server.issuer + '/favicon.ico') return false;
+    return status === undefined || !served.has(`${status} ${url}`);
+  });
+  expect(unexpected, 'console errors').toEqual([]);
 }
 
 /** Waits until the page is on a relying party's callback and returns that URL. */
@@ -107,7 +183,12 @@ describe.skipIf(skip)('hosted pages in Chromium', () => {
   }, 60_000);
 
   afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    const parties = opened.splice(0);
+    try {
+      for (const party of parties) await expectCleanUnderCsp(party);
+    } finally {
+      await Promise.all(parties.map(({ context }) => context.close()));
+    }
   });
 
   afterAll(async () => {
@@ -123,6 +204,8 @@ describe.skipIf(skip)('hosted pages in Chromium', () => {
 
     await page.goto(authorizationUrl(server, 'web-app', challenge, { state, nonce, scope: 'openid profile' }));
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in');
+    // style-src 'self' lets the page's own stylesheet through: its .card rule (max-width: 24rem) applies.
+    expect(await page.evaluate("getComputedStyle(document.querySelector('main.card')).maxWidth")).toBe('384px');
     await signIn(page, ALICE);
 
     const callback = await reachedCallback(page);
@@ -203,6 +286,19 @@ describe.skipIf(skip)('hosted pages in Chromium', () => {
     await page.getByLabel('Mot de passe').fill(ALICE.password);
     await page.getByRole('button', { name: 'Se connecter' }).click();
     expect((await reachedCallback(page)).searchParams.get('code')).toEqual(expect.any(String));
+  });
+
+  it('reports what the policy refuses (the check after each flow is not blind)', async () => {
+    const { page, violations, errors } = await openBrowser();
+    await page.goto(authorizationUrl(server, 'web-app', (await pkce()).challenge));
+    // An inline style, as injected markup would add: style-src 'self' refuses it.
+    await page.evaluate("document.head.append(Object.assign(document.createElement('style'), { textContent: 'body { color: red }' }))");
+    await expect.poll(() => violations.map((v) => v.effectiveDirective)).toEqual(['style-src-elem']);
+    expect(violations[0]?.documentURI).toBe(page.url());
+    await expect.poll(() => errors.map((e) => e.text)).toEqual([expect.stringContaining('Content Security Policy')]);
+    // Seen: cleared so that the check after the test passes.
+    violations.length = 0;
+    errors.length = 0;
   });
 
   it('can be completed with the keyboard alone', async () => {

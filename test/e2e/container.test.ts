@@ -139,6 +139,7 @@ const runtime = stages.at(-1)!;
 const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>;
   dependencies: Record<string, string>;
+  devDependencies?: Record<string, string>;
 };
 /** The build stage's WORKDIR, where the runtime stage copies from. */
 const buildDir = last(build, 'WORKDIR')!.args;
@@ -346,9 +347,9 @@ function composeConfig(variables: Record<string, string>, ...extraFiles: string[
   return parse(result.stdout) as Record<string, any>;
 }
 
-/** `8081:8081` or { published, target } (compose v1 and v2 print either): "published:target". */
+/** `127.0.0.1:8081:8081` or { host_ip, published, target } (compose v1 and v2 print either): "host_ip:published:target". */
 function ports(service: Record<string, any>): string[] {
-  return (service.ports as unknown[]).map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${(p as any).published}:${(p as any).target}`));
+  return (service.ports as unknown[]).map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${(p as any).host_ip ? `${(p as any).host_ip}:` : ''}${(p as any).published}:${(p as any).target}`));
 }
 
 /** `source:target[:mode]` or { source, target } → "source:target". */
@@ -376,7 +377,11 @@ describe('docker-compose.yml (docker-compose config)', () => {
     const resolved = composeConfig({});
     const service = resolved.services.trusty;
     expect(service.build.context).toBe(ROOT);
-    expect(ports(service)).toEqual(['8081:8081']);
+    // Loopback only: what reaches the container from elsewhere comes through a proxy (docs/container.md).
+    expect(ports(service)).toEqual(['127.0.0.1:8081:8081']);
+    expect(service.read_only).toBe(true);
+    expect(service.cap_drop).toEqual(['ALL']);
+    expect(service.security_opt).toEqual(['no-new-privileges:true']);
     expect(volumes(service)).toContain('trusty-data:/data');
     expect(Object.keys(resolved.volumes)).toContain('trusty-data');
     // The shipped config.yaml, read-only, where the server looks for it (its working directory).
@@ -399,7 +404,7 @@ describe('docker-compose.yml (docker-compose config)', () => {
   it('publishes TRUSTY_PORT and the issuer follows it; LOG_LEVEL passes through', ({ skip }) => {
     skipIfMissing(skip);
     const service = composeConfig({ TRUSTY_PORT: '9000', LOG_LEVEL: 'warn' }).services.trusty;
-    expect(ports(service)).toEqual(['9000:8081']);
+    expect(ports(service)).toEqual(['127.0.0.1:9000:8081']);
     expect(service.environment).toMatchObject({ ISSUER: 'http://localhost:9000', LOG_LEVEL: 'warn' });
     expect(serverConfig(service)).toMatchObject({ issuer: 'http://localhost:9000', port: 8081, log_level: 'warn' });
   });

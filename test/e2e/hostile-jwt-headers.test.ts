@@ -23,6 +23,9 @@ beforeAll(async () => {
   [svcKey, dpopKey] = await Promise.all([makeKey('ES256', 'svc-1'), makeKey('ES256')]);
   server = await startServer({
     clients: [{ client_id: 'svc', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [svcKey.publicJwk] }, grant_types: ['client_credentials'], scope: 'invoices:read' }],
+    // Every case is a refused assertion from one address: past the per-address budget of
+    // failures (test/e2e/rate-limits.test.ts) the answer would be 429 before the assertion is read.
+    settings: { rate_limits: { per_ip: { failed_client_auth: 100_000 } } },
   });
   const response = await postForm(server.issuer + '/token', { grant_type: 'client_credentials', scope: 'invoices:read' }, { authorization: basic('machine', MACHINE_SECRET) });
   accessToken = String(response.json.access_token);

@@ -13,9 +13,10 @@ import { freePort, startServer, startServerAt, type TestServer } from '../suppor
 
 /**
  * Progressive lockout (docs/lockout.md) with the defaults — 5 free failures, waits of 1, 2, 4 and
- * 8 s, a lock of 900 s at the 10th — against a real listening server, through the real login form,
- * with the server's clock moved instead of sleeping. Each test has a user of its own. The per-IP
- * rate limit is off here: it is tested on its own, and these tests post the form a hundred times.
+ * 8 s, a lock of 900 s at the 10th, each later failure locking again twice as long — against a
+ * real listening server, through the real login form, with the server's clock moved instead of
+ * sleeping. Each test has a user (or a made-up name) of its own. The per-IP rate limit is off
+ * here: it is tested on its own, and these tests post the form a hundred times.
  */
 const USERS = ['ursula', 'victor', 'wanda', 'xavier', 'yann', 'zoe', 'restart'];
 const password = (username: string) => `${username}-password`;
@@ -125,7 +126,7 @@ describe('progressive lockout of an account', () => {
     expect(signedIn(await attempt('yann', password('yann')))).toBe(true);
   });
 
-  it('locks the account at the 10th failure: even the right password is refused with 429 until lock_seconds passed; the count then starts over', async () => {
+  it('locks the account at the 10th failure for lock_seconds, even for the right password; a failure after the lock locks it again, twice as long; a success forgets all', async () => {
     await lock('victor');
     const view = await userView('victor');
     expect(view.failed_logins).toBe(10);
@@ -147,16 +148,30 @@ describe('progressive lockout of an account', () => {
     expect(stillLocked.headers.get('retry-after')).toBe('1');
     expect(stillLocked.html).toContain('Too many attempts. Try again in 1 second.');
     clock.advance(1);
-    // The lock ended: the count starts over (a wrong password is failure 1 again, not 11).
+    // The lock ended but the count stands: a wrong password is failure 11, and locks for 1800 s.
     expect((await attempt('victor', 'wrong-password')).status).toBe(401);
-    expect(await userView('victor')).toMatchObject({ failed_logins: 1, locked_until: null });
+    const second = await userView('victor');
+    expect(second.failed_logins).toBe(11);
+    expect(Date.parse(second.locked_until!) - clock.now() * 1000).toBeGreaterThan(1_799_000);
+    const refusedAgain = await attempt('victor', password('victor'));
+    expect(refusedAgain.status).toBe(429);
+    expect(refusedAgain.headers.get('retry-after')).toBe('1800');
+    expect(refusedAgain.html).toContain('Too many attempts. Try again in 30 minutes.');
+    clock.advance(1800);
     expect(signedIn(await attempt('victor', password('victor')))).toBe(true);
+    // A success forgets the count and the locks in a row: 5 wrong passwords are free again.
+    expect(await userView('victor')).toMatchObject({ failed_logins: 0, locked_until: null });
+    for (let failure = 1; failure <= 6; failure++) expect((await attempt('victor', 'wrong-password')).status).toBe(401);
+    expect((await attempt('victor', 'wrong-password')).headers.get('retry-after')).toBe('1');
 
     const events = await auditOf({ userId: view.id });
     const locked = events.filter((e) => e.event === 'user.locked');
-    expect(locked).toEqual([{ event: 'user.locked', actor: null, details: { failures: 10, until: view.locked_until } }]);
+    expect(locked).toEqual([
+      { event: 'user.locked', actor: null, details: { failures: 10, until: view.locked_until, lock: 1 } },
+      { event: 'user.locked', actor: null, details: { failures: 11, until: second.locked_until, lock: 2 } },
+    ]);
     const reasons = events.filter((e) => e.event === 'login.failure').map((e) => e.details.reason);
-    expect(reasons).toEqual([...Array(10).fill('bad_password'), 'locked', 'locked', 'bad_password']);
+    expect(reasons).toEqual([...Array(10).fill('bad_password'), 'locked', 'locked', 'bad_password', 'locked', ...Array(6).fill('bad_password'), 'throttled']);
     const refusal = events.find((e) => e.details.reason === 'locked')!;
     expect(refusal.details).toEqual({ username: 'victor', reason: 'locked', retry_after: 900 });
     for (const event of events) expect(JSON.stringify(event.details)).not.toContain('password-');
@@ -201,18 +216,70 @@ describe('progressive lockout of an account', () => {
     expect(events.find((e) => e.event === 'user.unlocked')?.actor).toMatch(/^cli:/);
   }, 60_000); // two CLI processes, each compiling the sources through tsx
 
-  it('never counts or stores an unknown username: 401 every time, audited unknown_user', async () => {
+  it('answers a made-up username exactly as an existing one with wrong passwords: the same statuses, Retry-After and messages; nothing stored; refusals cost no hash', async () => {
     const rows = () => (server.trusty.db.sqlite.prepare('SELECT count(*) AS n FROM login_lockouts').get() as { n: number }).n;
     const before = rows();
-    for (let i = 0; i < 12; i++) {
-      const page = await attempt('no-such-user', 'wrong-password');
-      expect(page.status).toBe(401);
-      expect(page.html).toContain('The username or password is incorrect.');
+    const verify = vi.spyOn(BcryptPasswordHasher.prototype, 'verify');
+    /** Seconds to move the clock before each attempt: through the waits, the first lock (900 s) and three more, each twice as long. */
+    const schedule = [0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 4, 0, 8, 0, 900, 0, 1800, 0, 3600, 0];
+    const seen: Record<'real' | 'madeUp', Array<[number, string | null, string, number]>> = { real: [], madeUp: [] };
+    for (const wait of schedule) {
+      clock.advance(wait);
+      for (const [who, username] of [['real', 'zoe'], ['madeUp', 'zoe-does-not-exist']] as const) {
+        const hashes = verify.mock.calls.length;
+        const page = await attempt(username, 'wrong-password');
+        const message = /<p class="error" role="alert" id="login-error">([^<]*)<\/p>/.exec(page.html)?.[1] ?? '';
+        seen[who].push([page.status, page.headers.get('retry-after'), message, verify.mock.calls.length - hashes]);
+        expect(page.html).toContain(`value="${username}"`);
+      }
     }
-    expect(rows()).toBe(before);
-    const events = await auditOf({ username: 'no-such-user' });
-    expect(events).toHaveLength(12);
-    for (const event of events) expect(event).toEqual({ event: 'login.failure', actor: null, details: { username: 'no-such-user', reason: 'unknown_user' } });
+    const wrong = 'The username or password is incorrect.';
+    const wait = (seconds: number, message: string) => [429, String(seconds), `Too many attempts. Try again in ${message}.`, 0];
+    expect(seen.real).toEqual([
+      ...Array(6).fill([401, null, wrong, 1]),
+      wait(1, '1 second'),
+      [401, null, wrong, 1],
+      wait(2, '2 seconds'),
+      [401, null, wrong, 1],
+      wait(4, '4 seconds'),
+      [401, null, wrong, 1],
+      wait(8, '8 seconds'),
+      [401, null, wrong, 1], // failure 10: locked for 900 s
+      wait(900, '15 minutes'),
+      [401, null, wrong, 1], // failure 11: 1800 s
+      wait(1800, '30 minutes'),
+      [401, null, wrong, 1], // 12: 3600 s
+      wait(3600, '60 minutes'),
+      [401, null, wrong, 1], // 13: 7200 s
+      wait(7200, '2 hours'),
+    ]);
+    expect(seen.madeUp).toEqual(seen.real);
+
+    // The real name's count is in the database; the made-up one's is not.
+    expect(rows()).toBe(before + 1);
+    const events = await auditOf({ username: 'zoe-does-not-exist' });
+    expect(events.map((e) => e.details.reason)).toEqual(
+      seen.madeUp.map(([status], i) => (status === 401 ? 'unknown_user' : i < 14 ? 'throttled' : 'locked')),
+    );
+    for (const event of events) expect(event.event).toBe('login.failure');
+    expect(events.find((e) => e.details.reason === 'locked')?.details).toEqual({ username: 'zoe-does-not-exist', reason: 'locked', retry_after: 900 });
+    // user.locked is for existing accounts only.
+    const zoe = await userView('zoe');
+    expect((await auditOf({ userId: zoe.id })).filter((e) => e.event === 'user.locked').map((e) => e.details.lock)).toEqual([1, 2, 3, 4]);
+    expect(server.trusty.db.sqlite.prepare("SELECT count(*) AS n FROM audit_log WHERE event = 'user.locked' AND user_id IS NULL").get()).toEqual({ n: 0 });
+  });
+
+  it("an operator's password reset lifts the lockout", async () => {
+    const token = await adminToken(server);
+    const created = await adminFetch(server, token, 'POST', '/users', { username: 'reset-me', password: 'reset-me-old-password' });
+    expect(created.status).toBe(201);
+    await lock('reset-me');
+    expect((await attempt('reset-me', 'reset-me-old-password')).status).toBe(429);
+    const reset = await adminFetch(server, token, 'POST', '/users/reset-me/password', { password: 'reset-me-new-password' });
+    expect(reset.status).toBe(200);
+    expect(reset.body).toMatchObject({ username: 'reset-me', failed_logins: 0, locked_until: null });
+    expect(await userView('reset-me')).toMatchObject({ failed_logins: 0, locked_until: null });
+    expect(signedIn(await attempt('reset-me', 'reset-me-new-password'))).toBe(true);
   });
 
   it('keeps a lock across a restart (the state is in the database)', async () => {

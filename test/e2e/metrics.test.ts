@@ -1,11 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { SIGNING_ALGS } from '../../src/domain/client.js';
 import { adminClientEntry, adminToken } from '../support/admin.js';
 import { Browser, parseForm } from '../support/browser.js';
+import { ASSERTION_TYPE, clientAssertion, makeKey, type TestKey } from '../support/fapi.js';
 import { authorizationUrl, basic, postForm } from '../support/flow.js';
-import { ALICE, WEB_SECRET, startServer, type TestServer } from '../support/server.js';
+import { ALICE, WEB_SECRET, freePort, startServer, startServerAt, type TestServer } from '../support/server.js';
 
 /** GET /metrics (docs/metrics.md): the Prometheus text format, counters moved by real requests, gauges, protection. */
 
@@ -183,22 +187,28 @@ describe('GET /metrics, open (metrics.auth: none, the default)', () => {
     expect(moved('trusty_client_auth_failures_total')).toBe(3);
     expect(moved('trusty_account_lockouts_total')).toBe(0);
 
-    // Requests per route pattern and status; the histogram counted each /token request once.
-    for (const [status, count] of tokenStatuses) expect(moved('trusty_http_requests_total', { route: '/token', method: 'POST', status: String(status) })).toBe(count);
+    // Requests per route pattern and status; the histogram, per route and status too, counted
+    // each /token request once, under its status.
+    expect([...tokenStatuses.keys()].sort()).toEqual([200, 400, 401]);
+    for (const [code, count] of tokenStatuses) {
+      const labels = { route: '/token', method: 'POST', status: String(code) };
+      expect(moved('trusty_http_requests_total', labels)).toBe(count);
+      expect(moved('trusty_http_request_duration_seconds_count', labels)).toBe(count);
+      expect(moved('trusty_http_request_duration_seconds_bucket', { ...labels, le: '+Inf' })).toBe(count);
+      expect(moved('trusty_http_request_duration_seconds_sum', labels)).toBeGreaterThan(0);
+    }
     expect(movedTotal('trusty_http_requests_total', { route: '/token', method: 'POST' })).toBe(8);
-    expect(moved('trusty_http_request_duration_seconds_count', { route: '/token', method: 'POST' })).toBe(8);
-    expect(moved('trusty_http_request_duration_seconds_bucket', { route: '/token', method: 'POST', le: '+Inf' })).toBe(8);
-    expect(moved('trusty_http_request_duration_seconds_sum', { route: '/token', method: 'POST' })).toBeGreaterThan(0);
+    expect(movedTotal('trusty_http_request_duration_seconds_count', { route: '/token', method: 'POST' })).toBe(8);
     expect(moved('trusty_http_requests_total', { route: '/interaction/:id/login', method: 'POST', status: '401' })).toBe(1);
     expect(movedTotal('trusty_http_requests_total', { route: '/interaction/:id/login', method: 'POST' })).toBe(2);
     expect(moved('trusty_http_requests_total', { route: 'unmatched', method: 'GET', status: '404' })).toBe(1);
     expect(moved('trusty_http_requests_total', { route: '/.well-known/openid-configuration', method: 'GET', status: '200' })).toBe(1);
-    expect(moved('trusty_http_request_duration_seconds_count', { route: '/.well-known/openid-configuration', method: 'GET' })).toBe(1);
+    expect(moved('trusty_http_request_duration_seconds_count', { route: '/.well-known/openid-configuration', method: 'GET', status: '200' })).toBe(1);
     expect(after.text).not.toContain('no-such-endpoint');
     expect(after.text).not.toContain(code);
   });
 
-  it('computes the gauges at scrape time: active sessions, pending PAR requests, replay cache fill, signing key age per algorithm, hashing queue', async () => {
+  it('computes the gauges at scrape time: active sessions, pending PAR requests, signing key age per algorithm', async () => {
     const before = await scrape(server);
     const pushed = await postForm(
       server.issuer + '/par',
@@ -212,9 +222,6 @@ describe('GET /metrics, open (metrics.auth: none, the default)', () => {
     // The session alice signed in with above.
     expect(value(after, 'trusty_active_sessions')).toBe(1);
     expect(value(after, 'trusty_par_pending') - value(before, 'trusty_par_pending')).toBe(1);
-    expect(value(after, 'trusty_replay_cache_fill_ratio')).toBeGreaterThanOrEqual(0);
-    expect(value(after, 'trusty_replay_cache_fill_ratio')).toBeLessThan(0.001);
-    expect(value(after, 'trusty_password_hash_queue')).toBe(0);
     for (const alg of SIGNING_ALGS) {
       expect(after.samples.has(key('trusty_signing_key_age_seconds', { alg }))).toBe(true);
       // The clock moved 100 s (a second more if a second began between the two scrapes).
@@ -223,6 +230,101 @@ describe('GET /metrics, open (metrics.auth: none, the default)', () => {
       expect(aged).toBeLessThanOrEqual(101);
     }
     expect(after.samples.has(key('trusty_signing_key_age_seconds', { alg: 'HS256' }))).toBe(false);
+  });
+});
+
+describe('the replay cache and password hashing gauges, moved by real requests', () => {
+  /** A lowered bound (startServerAt), so that a few requests give a ratio one can read. */
+  const REPLAY_CAPACITY = 8;
+  /** A real cost, so that a hash holds a hashing thread long enough to be seen (about 120 ms each, some 40 scrapes' worth). */
+  const BCRYPT_COST = 11;
+  /** Sign-ins submitted at once: more than the hashing threads (the libuv pool less one), fewer than the per-address queue (8). */
+  const LOGINS = 6;
+  let server: TestServer;
+  let dir: string;
+  let agentKey: TestKey;
+  beforeAll(async () => {
+    agentKey = await makeKey('ES256');
+    dir = mkdtempSync(join(tmpdir(), 'trusty-metrics-'));
+    server = await startServerAt(await freePort(), dir, {
+      bounds: { replayCacheCapacity: REPLAY_CAPACITY },
+      extra: {
+        clients: [{ client_id: 'jwt-agent', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [agentKey.publicJwk] }, grant_types: ['client_credentials'], scope: 'invoices:read' }],
+        settings: { passwords: { bcrypt_cost: BCRYPT_COST } },
+      },
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('trusty_replay_cache_fill_ratio is exactly k / capacity after k private_key_jwt requests (each assertion jti remembered, RFC 7523 §3)', async () => {
+    const empty = await scrape(server);
+    expect(empty.samples.get(key('trusty_replay_cache_fill_ratio'))).toBe(0);
+    for (let k = 1; k <= 3; k++) {
+      const issued = await postForm(server.issuer + '/token', {
+        grant_type: 'client_credentials',
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: await clientAssertion(server, 'jwt-agent', agentKey),
+      });
+      expect(issued.status).toBe(200);
+      expect((await scrape(server)).samples.get(key('trusty_replay_cache_fill_ratio'))).toBe(k / REPLAY_CAPACITY);
+    }
+    // A refused request (a secret where an assertion is due) remembers nothing.
+    expect((await postForm(server.issuer + '/token', { grant_type: 'client_credentials' }, { authorization: basic('jwt-agent', 'a-secret') })).status).toBe(401);
+    expect((await scrape(server)).samples.get(key('trusty_replay_cache_fill_ratio'))).toBe(3 / REPLAY_CAPACITY);
+  });
+
+  it('trusty_password_hash_queue counts the sign-ins holding or waiting for a hashing thread while they do, and 0 once they are answered', async () => {
+    const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
+    const pages = await Promise.all(
+      Array.from({ length: LOGINS }, async () => {
+        const browser = new Browser();
+        return { browser, page: await browser.get(authorizationUrl(server, 'web-app', challenge)) };
+      }),
+    );
+    expect(value(await scrape(server), 'trusty_password_hash_queue')).toBe(0);
+    // Submitted at once; /metrics is scraped again and again until every one is answered. The
+    // hashes take LOGINS / threads × ~120 ms, each scrape a few milliseconds: scrapes land
+    // while hashes are held, whatever the machine's speed (a slower machine hashes slower too).
+    let answered = false;
+    const logins = Promise.all(pages.map(({ browser, page }) => browser.submit(page, parseForm(page.html), ALICE))).finally(() => {
+      answered = true;
+    });
+    const seen: number[] = [];
+    while (!answered) seen.push(value(await scrape(server), 'trusty_password_hash_queue'));
+    for (const callback of await logins) expect(callback.status).toBe(0); // each signed in, back at the client
+    expect(Math.max(...seen)).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(LOGINS);
+    expect(value(await scrape(server), 'trusty_password_hash_queue')).toBe(0);
+  });
+});
+
+describe('a rate-limit refusal (rate_limits.per_ip.token: 2)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ clients: [AGENT], settings: { rate_limits: { per_ip: { token: 2 } } } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('is counted as trusty_token_errors_total{endpoint="token",error="temporarily_unavailable"} (429), and in trusty_rate_limited_total', async () => {
+    const before = await scrape(server);
+    const responses: Array<Awaited<ReturnType<typeof postForm>>> = [];
+    for (let i = 0; i < 3; i++) responses.push(await postForm(server.issuer + '/token', { grant_type: 'client_credentials' }, { authorization: basic(AGENT.client_id, AGENT.client_secret) }));
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 429]);
+    expect(responses[2]!.json.error).toBe('temporarily_unavailable');
+    expect(Number(responses[2]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const after = await scrape(server);
+    const moved = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+    expect(moved('trusty_token_errors_total', { endpoint: 'token', error: 'temporarily_unavailable' })).toBe(1);
+    expect(total(after, 'trusty_token_errors_total') - total(before, 'trusty_token_errors_total')).toBe(1);
+    expect(moved('trusty_rate_limited_total', { endpoint: 'token', key: 'ip' })).toBe(1);
+    expect(moved('trusty_http_requests_total', { route: '/token', method: 'POST', status: '429' })).toBe(1);
+    expect(moved('trusty_http_request_duration_seconds_count', { route: '/token', method: 'POST', status: '429' })).toBe(1);
+    expect(moved('trusty_tokens_issued_total', { grant_type: 'client_credentials', client_id: AGENT.client_id })).toBe(2);
   });
 });
 
@@ -331,5 +433,19 @@ describe('METRICS_TOKEN', () => {
     const text = 'issuer: http://127.0.0.1:8081\nmetrics:\n  auth: token\n';
     expect(parseConfig(text, 'config.yaml', { METRICS_TOKEN }).metrics.token).toBe(METRICS_TOKEN);
     expect(() => parseConfig(text, 'config.yaml', {})).toThrow('config.yaml: metrics.token (or METRICS_TOKEN): is required with metrics.auth: token');
+  });
+
+  it('refuses a token a Bearer header could not carry (RFC 6750 §2.1 token68), without echoing it', () => {
+    const text = 'issuer: http://127.0.0.1:8081\nmetrics:\n  auth: token\n';
+    const unsendable = `${METRICS_TOKEN} with spaces`;
+    let message = '';
+    try {
+      parseConfig(text, 'config.yaml', { METRICS_TOKEN: unsendable });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('config.yaml: metrics.token (or METRICS_TOKEN): must be characters of A–Z a–z 0–9 - . _ ~ + / (then = at the end only)');
+    expect(message).not.toContain(unsendable);
+    expect(parseConfig(text, 'config.yaml', { METRICS_TOKEN: `${METRICS_TOKEN}+/~.==` }).metrics.token).toBe(`${METRICS_TOKEN}+/~.==`);
   });
 });

@@ -270,7 +270,8 @@ describe('headers on every hosted page', () => {
     const directives = (policy: string | null) => (policy ?? '').split(';').map((d) => d.trim()).filter(Boolean).sort();
     expect(directives(page.headers.get('content-security-policy'))).toEqual(directives(CSP));
     expect(page.headers.get('strict-transport-security')).toBeNull(); // an http (loopback) issuer
-    expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    // Popup logins keep their opener (security-headers.ts).
+    expect(page.headers.get('cross-origin-opener-policy')).toBeNull();
     expect(page.headers.get('x-frame-options')).toBe('DENY');
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');

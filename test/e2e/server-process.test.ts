@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { BOUNDS } from '../../src/container.js';
+import { Browser, parseForm } from '../support/browser.js';
+import { basic, postForm } from '../support/flow.js';
 import { freePort } from '../support/server.js';
 
 /**
@@ -649,6 +652,89 @@ describe('a port already in use', { timeout: 30_000 }, () => {
       expect(fatal?.err).toMatchObject({ code: 'EADDRINUSE', message: `listen EADDRINUSE: address already in use 127.0.0.1:${busyPort}` });
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});
+
+describe('security log lines at LOG_LEVEL=info (docs/operations.md, "Logs")', { timeout: 30_000 }, () => {
+  it('logs a failed client authentication, failed logins and a 503, and never a secret, a password or the username typed', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    // The cheapest 5xx a process can be made to answer without lowering a bound: fill web-app's
+    // share of pending pushed requests (BOUNDS.parPerClient). Its PAR rate limits are raised past
+    // that share so the bound, not a 429, answers the request after it.
+    const pushes = BOUNDS.parPerClient;
+    const rateLimits = { per_ip: { par: pushes + 100 }, per_client: { par: pushes + 100 } };
+    const server = await startServer(writeConfig(dir, { ...serverConfig(port, join(dir, 'trusty.db')), rate_limits: rateLimits }), port, { LOG_LEVEL: 'info' });
+    const wrongSecret = `wrong-secret-${randomUUID()}`;
+    const wrongPassword = `wrong-password-${randomUUID()}`;
+    // What a person may type in the username field by mistake: their password.
+    const typedUsername = `typed-username-${randomUUID()}`;
+    const webApp = basic('web-app', CLIENT_SECRET);
+    const redirectUri = 'http://127.0.0.1:5001/callback';
+    const challenge = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
+
+    // A token request with a wrong client secret (RFC 6749 §5.2 invalid_client).
+    const refused = await postForm(`${issuer}/token`, { grant_type: 'refresh_token', refresh_token: 'not-a-token' }, { authorization: basic('web-app', wrongSecret) });
+    expect(refused.status).toBe(401);
+    expect(refused.json.error).toBe('invalid_client');
+    const authFailed = await server.waitForLog((l) => l.msg === 'client authentication failed', "'client authentication failed'");
+    expect(authFailed).toMatchObject({ level: 30, event: 'client.auth_failed', client_id: 'web-app', ip: '127.0.0.1', method: 'client_secret_basic', reason: 'client authentication failed', endpoint: '/token' });
+
+    // Two failed logins through the hosted login page: alice with a wrong password, then a username nobody has.
+    const browser = new Browser();
+    const authorize = new URL(`${issuer}/auth`);
+    for (const [name, value] of Object.entries({ client_id: 'web-app', redirect_uri: redirectUri, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: 'log-test' })) {
+      authorize.searchParams.set(name, value);
+    }
+    const loginPage = await browser.get(authorize.href);
+    expect(loginPage.status, loginPage.html.slice(0, 500)).toBe(200);
+    const wrong = await browser.submit(loginPage, parseForm(loginPage.html), { username: 'alice', password: wrongPassword });
+    expect(wrong.status).toBe(401);
+    const unknown = await browser.submit(wrong, parseForm(wrong.html), { username: typedUsername, password: ALICE_PASSWORD });
+    expect(unknown.status).toBe(401);
+    await server.waitForLog((l) => l.msg === 'login failed' && l.reason === 'unknown_user', "'login failed' for an unknown user");
+    const loginFailures = server.logs.filter((l) => l.msg === 'login failed');
+    expect(loginFailures).toEqual([
+      expect.objectContaining({ level: 30, event: 'login.failure', client_id: 'web-app', ip: '127.0.0.1', reason: 'bad_password', user_id: expect.any(String) }),
+      expect.objectContaining({ level: 30, event: 'login.failure', client_id: 'web-app', ip: '127.0.0.1', reason: 'unknown_user' }),
+    ]);
+    for (const line of loginFailures) {
+      expect(line).not.toHaveProperty('username');
+      expect(JSON.stringify(line)).not.toContain('alice');
+    }
+
+    // A 5xx: web-app's share of pending pushed requests full, the next push is 503 (RFC 9126 §2.3).
+    const push = () => postForm(`${issuer}/par`, { redirect_uri: redirectUri, response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }, { authorization: webApp });
+    const batch = 20;
+    for (let sent = 0; sent < pushes; sent += batch) {
+      const statuses = (await Promise.all(Array.from({ length: Math.min(batch, pushes - sent) }, push))).map((response) => response.status);
+      expect(statuses.filter((status) => status !== 201), `pushes ${sent}…`).toEqual([]);
+    }
+    const full = await push();
+    expect(full.status).toBe(503);
+    expect(full.json.error).toBe('temporarily_unavailable');
+    const answered = await server.waitForLog((l) => l.msg === 'answered 503 temporarily_unavailable', "'answered 503 temporarily_unavailable'");
+    expect(answered).toMatchObject({
+      level: 40,
+      status: 503,
+      error: 'temporarily_unavailable',
+      error_description: 'too many pending pushed authorization requests for this client; retry shortly',
+      route: '/par',
+      reqId: expect.anything(),
+    });
+
+    const exit = await server.stop('SIGTERM');
+    expectCleanStop(server, exit, 'SIGTERM');
+    // One line per event, none per request (those are at debug).
+    expect(server.logs.filter((l) => l.msg === 'client authentication failed')).toHaveLength(1);
+    expect(server.logs.filter((l) => l.level === 40)).toEqual([answered]);
+    expect(server.messages()).not.toContain('request completed');
+    // Also the Basic credentials as sent (base64 of client_id:secret), should a header be logged.
+    const basicCredentials = [webApp, basic('web-app', wrongSecret)].map((header) => header.slice('Basic '.length));
+    for (const secret of [CLIENT_SECRET, wrongSecret, ALICE_PASSWORD, BOB_PASSWORD, wrongPassword, typedUsername, ...basicCredentials]) {
+      expect(server.stdout, secret).not.toContain(secret);
     }
   });
 });

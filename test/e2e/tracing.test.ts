@@ -73,7 +73,18 @@ interface OtlpAttribute {
 interface OtlpTraces {
   readonly resourceSpans: Array<{
     resource: { attributes: OtlpAttribute[] };
-    scopeSpans: Array<{ spans: Array<{ name: string; kind: number; traceId: string; spanId: string; parentSpanId?: string; status: { code?: number }; attributes: OtlpAttribute[] }> }>;
+    scopeSpans: Array<{
+      spans: Array<{
+        name: string;
+        kind: number;
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        status: { code?: number };
+        attributes: OtlpAttribute[];
+        links?: Array<{ traceId: string; spanId: string; traceState?: string }>;
+      }>;
+    }>;
   }>;
 }
 type Span = Omit<OtlpTraces['resourceSpans'][number]['scopeSpans'][number]['spans'][number], 'attributes'> & {
@@ -179,13 +190,17 @@ describe('OpenTelemetry traces, with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     const receiver = new Receiver();
     const endpoint = await receiver.start();
     try {
-      const trusty = await startTrusty({
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-        // No batch leaves before shutdown: the spans received were flushed by the stop.
-        OTEL_BSP_SCHEDULE_DELAY: '600000',
-        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
-      });
-      // W3C Trace Context: a caller's trace goes on in the server's span.
+      const trusty = await startTrusty(
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+          // No batch leaves before shutdown: the spans received were flushed by the stop.
+          OTEL_BSP_SCHEDULE_DELAY: '600000',
+          OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test',
+        },
+        // The test's requests come from 127.0.0.1: here they stand for a reverse proxy's.
+        { trust_proxy: ['loopback'] },
+      );
+      // W3C Trace Context: through a trusted proxy, a caller's trace goes on in the server's span.
       const traceId = randomBytes(16).toString('hex');
       const parentId = randomBytes(8).toString('hex');
       const issued = await postForm(`${trusty.issuer}/token`, { grant_type: 'client_credentials' }, { authorization: basic('machine', SECRET), traceparent: `00-${traceId}-${parentId}-01` });
@@ -221,6 +236,7 @@ describe('OpenTelemetry traces, with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
       expect(ok.kind).toBe(2); // SERVER
       expect(ok.traceId).toBe(traceId);
       expect(ok.parentSpanId).toBe(parentId);
+      expect(ok.links ?? []).toEqual([]);
       expect(failed.attributes).toEqual({
         'http.request.method': 'POST',
         'http.route': '/token',
@@ -252,6 +268,38 @@ describe('OpenTelemetry traces, with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
       // The SDK was loaded, and its logger registered (so the module log below would see them).
       expect(openTelemetryPackages(trusty.stderr())).toEqual(expect.arrayContaining(['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-http']));
       expect(trusty.stderr()).toMatch(/^OTEL-GLOBAL .*diag/m);
+    } finally {
+      await receiver.close();
+    }
+  }, 90_000);
+
+  it('a traceparent from a caller that is not a trusted proxy starts a trace of its own, linked to the caller\'s: it can neither hide its spans nor join a chosen trace', async () => {
+    const receiver = new Receiver();
+    const endpoint = await receiver.start();
+    try {
+      // A proxy is trusted, but not the test's address (127.0.0.1); an X-Forwarded-For naming
+      // the proxy's range changes nothing: only the socket's peer is checked.
+      const trusty = await startTrusty({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '600000' }, { trust_proxy: ['10.0.0.0/8'] });
+      const traceId = randomBytes(16).toString('hex');
+      const parentId = randomBytes(8).toString('hex');
+      // Flags 00: "not sampled", which a continued trace would obey (parentbased sampling).
+      const issued = await postForm(
+        `${trusty.issuer}/token`,
+        { grant_type: 'client_credentials' },
+        { authorization: basic('machine', SECRET), traceparent: `00-${traceId}-${parentId}-00`, tracestate: 'vendor=opaque', 'x-forwarded-for': '10.1.2.3' },
+      );
+      expect(issued.status).toBe(200);
+      expect(await trusty.stop()).toBe(0);
+
+      const [span, ...others] = receiver.spans().filter((candidate) => candidate.name === 'POST /token');
+      expect(others).toEqual([]);
+      // Recorded all the same, in a new trace, as a root span.
+      expect(span!.attributes).toMatchObject({ 'http.route': '/token', 'http.response.status_code': 200, 'oauth.client_id': 'machine' });
+      expect(span!.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(span!.traceId).not.toBe(traceId);
+      expect(span!.parentSpanId ?? '').toBe('');
+      // The caller's context is kept as a link, for whoever debugs it.
+      expect(span!.links).toEqual([expect.objectContaining({ traceId, spanId: parentId, traceState: 'vendor=opaque' })]);
     } finally {
       await receiver.close();
     }

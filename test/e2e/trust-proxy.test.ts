@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startServer, WEB_SECRET, type TestServer } from '../support/server.js';
 
 /**
@@ -30,12 +30,19 @@ async function auditedAddress(server: TestServer, forwardedFor: string): Promise
   }
 }
 
+/** The calls of a spied logger method. */
+type Spied = { mock: { calls: unknown[][] } };
+
 describe('trust_proxy', () => {
   let plain: TestServer;
   let proxied: TestServer;
+  let plainWarnings: Spied;
+  let proxiedWarnings: Spied;
   beforeAll(async () => {
     plain = await startServer({ clients: [SERVICE] });
     proxied = await startServer({ clients: [SERVICE], settings: { trust_proxy: ['127.0.0.1'] } });
+    plainWarnings = vi.spyOn(plain.app.log, 'warn');
+    proxiedWarnings = vi.spyOn(proxied.app.log, 'warn');
   });
   afterAll(async () => {
     await plain?.close();
@@ -50,5 +57,19 @@ describe('trust_proxy', () => {
     expect(await auditedAddress(proxied, '203.0.113.7')).toBe('203.0.113.7');
     // A client-supplied entry before the proxy's own is not believed: only hops through trusted proxies are.
     expect(await auditedAddress(proxied, '198.51.100.1, 203.0.113.8')).toBe('203.0.113.8');
+  });
+
+  it('warns once per server, not per request, when X-Forwarded-For arrives while trust_proxy is empty', async () => {
+    await auditedAddress(plain, '203.0.113.9');
+    await auditedAddress(plain, '203.0.113.10');
+    const forwarded = (spy: Spied) => spy.mock.calls.filter(([, message]) => typeof message === 'string' && message.startsWith('X-Forwarded-For'));
+    expect(forwarded(plainWarnings)).toEqual([
+      [
+        { ip: '127.0.0.1' },
+        "X-Forwarded-For received from 127.0.0.1 but trust_proxy is empty: client addresses are the proxy's (rate limits count all clients together); set trust_proxy",
+      ],
+    ]);
+    // Behind a configured proxy, X-Forwarded-For is expected.
+    expect(forwarded(proxiedWarnings)).toEqual([]);
   });
 });

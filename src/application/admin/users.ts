@@ -45,7 +45,7 @@ export interface UserView {
   readonly enabled: boolean;
   readonly created_at: string;
   readonly updated_at: string;
-  /** Failed logins in a row that still count (docs/lockout.md); 0 after a success or an unlock. */
+  /** Failed logins in a row that still count (docs/lockout.md); 0 after a success, an unlock or a password reset. */
   readonly failed_logins: number;
   /** Until when logins are refused after too many failures (ISO 8601), or null. */
   readonly locked_until: string | null;
@@ -181,7 +181,8 @@ export class UserAdmin implements UserLookup {
   /**
    * A new password (a generated one, returned once, when none is given). Whoever knew the old one
    * may have signed in with it: the user's sessions end (their clients are told), its refresh
-   * tokens and recorded access tokens are revoked.
+   * tokens and recorded access tokens are revoked. Failed logins counted against the old password
+   * no longer say anything: its lockout is lifted too (docs/lockout.md).
    */
   async resetPassword(actor: Actor, ref: string, password?: unknown): Promise<UserWithPassword & { readonly ended: CountsView }> {
     const chosen = password === undefined ? undefined : this.checked(this.deps.rules.checkPassword(password));
@@ -189,6 +190,7 @@ export class UserAdmin implements UserLookup {
     const generated = chosen === undefined ? randomToken(GENERATED_PASSWORD_BYTES) : undefined;
     const ended = await this.deps.users.setPassword(id, await this.deps.passwords.hash(chosen ?? generated!));
     if (ended === undefined) throw new NotFound(`user ${id}`);
+    await this.deps.lockout.unlock(id);
     await this.deps.sessions.endExpired(this.deps.clock.now());
     const after = await this.view(await this.find(id));
     recordChange(this.deps.audit, actor, 'user.password_reset', { userId: id }, undefined, { ended: countsView(ended), generated: generated !== undefined });

@@ -64,7 +64,7 @@ export interface AuthorizationServiceDeps {
   readonly clock: Clock;
   readonly pushed: PushedRequests;
   readonly sessions: Pick<SessionRepository, 'addClient'>;
-  readonly lockout: Pick<AccountLockout, 'begin' | 'failed' | 'succeeded' | 'abandoned'>;
+  readonly lockout: Pick<AccountLockout, 'begin' | 'beginUnknown' | 'failed' | 'succeeded' | 'abandoned'>;
 }
 
 /**
@@ -136,18 +136,19 @@ export class AuthorizationService {
 
   /**
    * Checks a username and password (the caller re-renders the form unless signed in). On
-   * success, the interaction now acts for the user. An existing user's failed logins in a row
-   * slow down, then lock, its account (docs/lockout.md): an attempt during a wait or a lock is
-   * refused before its password is checked, so it costs no hash, and is not another failure.
+   * success, the interaction now acts for the user. Failed logins in a row slow down, then lock,
+   * further logins with that username (docs/lockout.md): an attempt during a wait or a lock is
+   * refused before its password is checked, so it costs no hash, and is not another failure. A
+   * username that names no user goes through the same steps (its count kept in memory, never
+   * stored) and the same hash (a stand-in), so no answer, status or timing tells it from a real one.
    */
   async login(interaction: Interaction, username: string, password: string, ip: string, userAgent?: string): Promise<LoginResult> {
     const clientId = interaction.request.clientId;
     const user = username.length <= USERNAME_MAX_LENGTH ? await this.deps.users.findByUsername(username) : undefined;
     const failure = (reason: LoginFailureReason, extra: Record<string, unknown> = {}) =>
       this.deps.audit.record({ event: 'login.failure', clientId, userId: user?.id, ip, userAgent, details: { username: username.slice(0, 128), reason, ...extra } });
-    // Unknown usernames are never counted: nothing an unauthenticated caller invents is stored.
-    const gate = user === undefined ? undefined : await this.deps.lockout.begin(user.id);
-    if (gate !== undefined && !gate.allowed) {
+    const gate = user === undefined ? await this.deps.lockout.beginUnknown(username) : await this.deps.lockout.begin(user.id);
+    if (!gate.allowed) {
       failure(gate.reason, { retry_after: gate.retryAfter });
       return { kind: 'refused', reason: gate.reason, retryAfter: gate.retryAfter };
     }
@@ -161,16 +162,16 @@ export class AuthorizationService {
       ok = (await this.deps.passwords.verify(password, hash, callerKey(ip))) && acceptable && user !== undefined;
     } catch (error) {
       // Not checked (the hashing queue was full): the attempt does not count.
-      if (gate?.allowed) await this.deps.lockout.abandoned(gate.attempt);
+      await this.deps.lockout.abandoned(gate.attempt);
       throw error;
     }
-    // ok implies a user, so a gate: the last two checks only tell the type checker.
-    if (!ok || user === undefined || gate === undefined) {
-      if (gate?.allowed) {
-        const { locked } = await this.deps.lockout.failed(gate.attempt);
-        if (locked !== undefined) {
-          this.deps.audit.record({ event: 'user.locked', clientId, userId: gate.attempt.userId, ip, userAgent, details: { failures: locked.failures, until: new Date(locked.until).toISOString() } });
-        }
+    // ok implies a user: that check only tells the type checker.
+    if (!ok || user === undefined) {
+      // `locked` only for an existing user: a made-up name's lock is seen in login.failure alone.
+      const { locked } = await this.deps.lockout.failed(gate.attempt);
+      if (locked !== undefined) {
+        const details = { failures: locked.failures, until: new Date(locked.until).toISOString(), lock: locked.lock };
+        this.deps.audit.record({ event: 'user.locked', clientId, userId: user?.id, ip, userAgent, details });
       }
       failure(user === undefined ? 'unknown_user' : 'bad_password');
       return { kind: 'wrong' };

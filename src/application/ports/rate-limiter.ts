@@ -1,4 +1,33 @@
 /**
+ * The endpoints with a per-address budget (config rate_limits.per_ip), by their config names:
+ * the one list the plugin, the composition root and the metrics take their names from.
+ */
+export const RATE_LIMITED_ENDPOINTS = ['auth', 'login', 'token', 'par', 'introspect', 'revoke'] as const;
+export type RateLimitedEndpoint = (typeof RATE_LIMITED_ENDPOINTS)[number];
+
+/**
+ * Where a client authenticates (RFC 6749 §2.3): each has a per-client budget
+ * (rate_limits.per_client), and their failed authentications count against the caller's address.
+ */
+export const CLIENT_AUTHENTICATED_ENDPOINTS = ['token', 'par', 'introspect', 'revoke'] as const satisfies readonly RateLimitedEndpoint[];
+export type ClientAuthenticatedEndpoint = (typeof CLIENT_AUTHENTICATED_ENDPOINTS)[number];
+
+/**
+ * The per-address budget of failed client authentications (rate_limits.per_ip.failed_client_auth),
+ * shared by CLIENT_AUTHENTICATED_ENDPOINTS: named beside the endpoints' budgets in metrics.
+ */
+export const FAILED_CLIENT_AUTH = 'failed_client_auth';
+
+/** A budget's name: an endpoint's, or FAILED_CLIENT_AUTH. */
+export type RateLimitBudget = RateLimitedEndpoint | typeof FAILED_CLIENT_AUTH;
+
+/** What a budget counts: the caller's address, or its authenticated client. */
+export type RateLimitKey = 'ip' | 'client';
+
+/** Told of each refused request, for metrics: the budget that refused it and what it counts. */
+export type RateLimitedListener = (budget: RateLimitBudget, key: RateLimitKey) => void;
+
+/**
  * A fixed-window request counter per key (a client_id, an address): `max` requests per window,
  * the window starting at a key's first request. In memory on one node
  * (src/infrastructure/rate-limit/, over @fastify/rate-limit's LocalStore); its Redis store
@@ -14,8 +43,15 @@ export interface RateLimiter {
   hit(key: string): number | Promise<number>;
 }
 
-/** Told of each refused request, for metrics: the endpoint's name and what was counted. */
-export type RateLimitedListener = (endpoint: RateLimitedEndpoint, counted: 'address' | 'client') => void;
-
-/** The endpoints with a budget (config rate_limits.per_ip and per_client). */
-export type RateLimitedEndpoint = 'auth' | 'login' | 'token' | 'par' | 'introspect' | 'revoke';
+/**
+ * A fixed-window budget of failures per key (an address's failed client authentications): only
+ * failures are counted (`fail`), and a key that used them all is refused before the work that
+ * could fail again (`retryAfter`). In this process's memory, synchronous: checked on every
+ * request of the token endpoint.
+ */
+export interface FailureBudget {
+  /** 0 while `key` has failed fewer than `max` times in its window, else the seconds (at least 1) until the window ends. */
+  retryAfter(key: string): number;
+  /** Counts one failure of `key` (its window starts at its first). */
+  fail(key: string): void;
+}

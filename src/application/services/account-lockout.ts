@@ -1,9 +1,11 @@
 import {
   currentState,
+  isLocked,
   releaseAttempt,
   reserveAttempt,
   retryAfterSeconds,
   settleFailure,
+  startedLock,
   type LockoutPolicy,
   type LockoutReason,
   type LockoutState,
@@ -16,14 +18,28 @@ export interface AccountLockoutOptions {
   readonly policy: LockoutPolicy;
 }
 
-/** Whether a login attempt of an existing user may have its password checked. */
+export interface LockoutStores {
+  /** Existing users' states, by user id: durable and shared (SQLite). */
+  readonly users: LoginLockoutStore;
+  /**
+   * Made-up usernames' states, by the username as typed: in memory only, bounded, the names kept
+   * hashed (src/infrastructure/cache/memory-login-lockouts.ts). Never the database: nothing an
+   * unauthenticated caller invents is stored.
+   */
+  readonly unknownNames: LoginLockoutStore;
+}
+
+/** Whether a login attempt may have its password checked. */
 export type LoginGate =
   | { readonly allowed: true; readonly attempt: Attempt }
   | { readonly allowed: false; readonly reason: LockoutReason; /** Whole seconds (Retry-After). */ readonly retryAfter: number };
 
 /** An allowed attempt, counted as a failure until it is settled (failed, succeeded or abandoned). */
 export interface Attempt {
-  readonly userId: string;
+  /** The user's id; undefined for a username that names no user. */
+  readonly userId: string | undefined;
+  /** Its key in its store: the user's id, or the username as typed. */
+  readonly key: string;
   /** The state the attempt reserved (undefined when lockout is off). */
   readonly reserved: LockoutState | undefined;
 }
@@ -38,67 +54,95 @@ export interface LockoutStatus {
 
 export const NOT_LOCKED: LockoutStatus = { failures: 0, lockedUntil: undefined };
 
+/** A lock this failure started (audit user.locked): the failures, its end (ms) and its number in a row. */
+export interface StartedLock {
+  readonly failures: number;
+  readonly until: number;
+  readonly lock: number;
+}
+
 /**
  * Progressive lockout of accounts (src/domain/lockout.ts) over their stored state: the login asks
  * before checking a password (a refused attempt costs no hash), then settles the attempt; the
- * control plane reads and clears it. `nowMs` is the injected clock in milliseconds.
+ * control plane reads and clears it. A username that names no user goes through the very same
+ * rules, its state kept in memory, so the answers never tell which usernames exist. `nowMs` is
+ * the injected clock in milliseconds.
  */
 export class AccountLockout {
   constructor(
-    private readonly store: LoginLockoutStore,
+    private readonly stores: LockoutStores,
     private readonly options: AccountLockoutOptions,
     private readonly nowMs: () => number,
   ) {}
 
-  /** Before the password is checked: refused during a wait or a lock, else counted until settled. */
-  async begin(userId: string): Promise<LoginGate> {
-    if (!this.options.enabled) return { allowed: true, attempt: { userId, reserved: undefined } };
-    const now = this.nowMs();
-    let gate: LoginGate | undefined;
-    const stored = await this.store.update(userId, (current) => {
-      const { decision, state } = reserveAttempt(current, this.options.policy, now);
-      gate = decision.allowed ? undefined : { allowed: false, reason: decision.reason, retryAfter: retryAfterSeconds(decision.retryAt, now) };
-      return state;
-    });
-    return gate ?? { allowed: true, attempt: { userId, reserved: stored } };
+  /** Before an existing user's password is checked: refused during a wait or a lock, else counted until settled. */
+  begin(userId: string): Promise<LoginGate> {
+    return this.reserve(userId, userId);
   }
 
-  /** The password was wrong. `locked` when this very failure started a lock (audit user.locked). */
-  async failed(attempt: Attempt): Promise<{ readonly locked: { readonly failures: number; readonly until: number } | undefined }> {
+  /** The same for a username that names no user (its password is checked against a stand-in hash). */
+  beginUnknown(username: string): Promise<LoginGate> {
+    return this.reserve(undefined, username);
+  }
+
+  /**
+   * The password was wrong. `locked` when this very failure started a lock of an existing user
+   * (audit user.locked); a made-up name's locks are not reported.
+   */
+  async failed(attempt: Attempt): Promise<{ readonly locked: StartedLock | undefined }> {
     if (attempt.reserved === undefined) return { locked: undefined };
-    const settled = await this.store.update(attempt.userId, (current) => settleFailure(current, this.options.policy, this.nowMs()));
-    const startedLock = attempt.reserved.lockedUntil !== undefined && settled?.lockedUntil !== undefined;
-    return { locked: startedLock ? { failures: settled.failures, until: settled.lockedUntil! } : undefined };
+    const { policy } = this.options;
+    const settled = await this.storeOf(attempt).update(attempt.key, (current) => settleFailure(current, policy, this.nowMs()));
+    // The lock is this failure's if its reservation started one and it still stands (no unlock meanwhile).
+    if (attempt.userId === undefined || !startedLock(attempt.reserved, policy) || !startedLock(settled, policy)) return { locked: undefined };
+    return { locked: { failures: settled.failures, until: settled.lockedUntil, lock: settled.locks } };
   }
 
-  /** The password was right: the count is forgotten. */
+  /** The password was right: the count and the locks in a row are forgotten. */
   async succeeded(attempt: Attempt): Promise<void> {
-    if (attempt.reserved !== undefined) await this.store.clear(attempt.userId);
+    if (attempt.reserved !== undefined) await this.storeOf(attempt).clear(attempt.key);
   }
 
   /** The password could not be checked (the hashing queue was full): the attempt does not count. */
   async abandoned(attempt: Attempt): Promise<void> {
-    if (attempt.reserved !== undefined) await this.store.update(attempt.userId, (current) => releaseAttempt(current, this.options.policy));
+    if (attempt.reserved !== undefined) await this.storeOf(attempt).update(attempt.key, (current) => releaseAttempt(current, this.options.policy));
   }
 
   async status(userId: string): Promise<LockoutStatus> {
-    return this.statusOf(await this.store.find(userId), this.nowMs());
+    return statusOf(await this.stores.users.find(userId), this.nowMs());
   }
 
   async statuses(userIds: readonly string[]): Promise<Map<string, LockoutStatus>> {
-    const states = await this.store.findMany(userIds);
+    const states = await this.stores.users.findMany(userIds);
     const now = this.nowMs();
-    return new Map(userIds.map((id) => [id, this.statusOf(states.get(id), now)]));
+    return new Map(userIds.map((id) => [id, statusOf(states.get(id), now)]));
   }
 
-  /** An operator's unlock: the count is forgotten at once. Returns the status it had. */
+  /** An operator's unlock (or password reset): the count and the locks in a row are forgotten at once. Returns the status it had. */
   async unlock(userId: string): Promise<LockoutStatus> {
     const now = this.nowMs();
-    return this.statusOf(await this.store.clear(userId), now);
+    return statusOf(await this.stores.users.clear(userId), now);
   }
 
-  private statusOf(state: LockoutState | undefined, now: number): LockoutStatus {
-    const live = currentState(state, this.options.policy, now);
-    return live === undefined ? NOT_LOCKED : { failures: live.failures, lockedUntil: live.lockedUntil };
+  private async reserve(userId: string | undefined, key: string): Promise<LoginGate> {
+    if (!this.options.enabled) return { allowed: true, attempt: { userId, key, reserved: undefined } };
+    const now = this.nowMs();
+    let gate: LoginGate | undefined;
+    const stored = await this.storeOf({ userId }).update(key, (current) => {
+      const { decision, state } = reserveAttempt(current, this.options.policy, now);
+      gate = decision.allowed ? undefined : { allowed: false, reason: decision.reason, retryAfter: retryAfterSeconds(decision.retryAt, now) };
+      return state;
+    });
+    return gate ?? { allowed: true, attempt: { userId, key, reserved: stored } };
   }
+
+  private storeOf(attempt: Pick<Attempt, 'userId'>): LoginLockoutStore {
+    return attempt.userId === undefined ? this.stores.unknownNames : this.stores.users;
+  }
+}
+
+function statusOf(state: LockoutState | undefined, now: number): LockoutStatus {
+  const live = currentState(state, now);
+  if (live === undefined) return NOT_LOCKED;
+  return { failures: live.failures, lockedUntil: isLocked(live, now) ? live.lockedUntil : undefined };
 }

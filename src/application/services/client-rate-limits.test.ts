@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Client } from '../../domain/client.js';
 import { TooManyRequests } from '../../protocol/errors.js';
-import type { RateLimitedEndpoint, RateLimiter } from '../ports/rate-limiter.js';
+import type { RateLimitBudget, RateLimiter } from '../ports/rate-limiter.js';
 import { ClientRateLimits } from './client-rate-limits.js';
 
 /** A limiter that allows `max` hits per key, then answers `retryAfter`. */
@@ -27,7 +27,7 @@ const TOKEN = 'https://op.example/token';
 describe('ClientRateLimits', () => {
   it('counts an authenticated client at its endpoint, synchronously, and refuses past the budget (RFC 6585 §4)', () => {
     const limiter = counting(2);
-    const refused: Array<[RateLimitedEndpoint, string]> = [];
+    const refused: Array<[RateLimitBudget, string]> = [];
     const limits = new ClientRateLimits(new Map([[TOKEN, { endpoint: 'token' as const, limiter }]]), (endpoint, counted) => refused.push([endpoint, counted]));
     expect(limits.count(TOKEN, confidential)).toBeUndefined();
     expect(limits.count(TOKEN, confidential)).toBeUndefined();

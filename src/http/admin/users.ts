@@ -14,7 +14,7 @@ export const userBody = z.object({
   enabled: z.boolean(),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
-  failed_logins: z.number().int().min(0).describe('Failed logins in a row that still count (docs/lockout.md); 0 after a success or an unlock'),
+  failed_logins: z.number().int().min(0).describe('Failed logins in a row that still count (docs/lockout.md); from lock_after on, the next failure locks again (each lock in a row twice as long); 0 after a success, an unlock, a password reset or 24 h quiet'),
   locked_until: z.iso.datetime().nullable().describe('Until when logins are refused after too many failed ones; null when not locked'),
 });
 
@@ -145,7 +145,7 @@ export const usersRoutes: AdminRoute[] = [
     method: 'POST',
     path: '/users/{id}/password',
     scope: null,
-    summary: "Set an API user's password (generated and returned once when none is given); its sessions and tokens end",
+    summary: "Set an API user's password (generated and returned once when none is given); its sessions and tokens end, its lockout is lifted",
     tags: TAGS,
     params: byId,
     body: passwordBody,

@@ -12,9 +12,12 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /**
  * RFC 6797: a browser that reached an https issuer once keeps using https for it for a year.
  * Only for an https issuer: on an http loopback issuer (development) it would be ignored at
- * best, and would pin localhost's other services to https at worst.
+ * best, and would pin localhost's other services to https at worst. No includeSubDomains: an
+ * issuer on an apex host (https://example.com) would impose https on every subdomain of the
+ * organisation; the proxy in front can add it where that is meant. Sent on every answer, as
+ * TLS ends at that proxy and the server cannot tell (browsers ignore it over http, §8.1).
  */
-export const HSTS = 'max-age=31536000; includeSubDomains';
+export const HSTS = 'max-age=31536000';
 
 export function isHttpsIssuer(issuer: string): boolean {
   return issuer.startsWith('https:');
@@ -48,7 +51,10 @@ export function pageHelmetOptions(issuer: string): FastifyHelmetOptions {
         baseUri: ["'none'"],
       },
     },
-    strictTransportSecurity: isHttpsIssuer(issuer) ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    strictTransportSecurity: isHttpsIssuer(issuer) ? { maxAge: 31_536_000, includeSubDomains: false } : false,
+    // A relying party may open the login in a popup (oidc-client-ts signinPopup, MSAL
+    // loginPopup): same-origin would cut the popup from its opener and the login would fail.
+    crossOriginOpenerPolicy: false,
     referrerPolicy: { policy: 'no-referrer' },
     xFrameOptions: { action: 'deny' },
   };

@@ -14,7 +14,7 @@ export async function introspectRoutes(app: FastifyInstance, { deps }: { deps: H
   const url = deps.issuer + PATHS.introspection;
   app.post(PATHS.introspection, { config: { addressLimit: 'introspect' } }, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
     const params = singleAll(request.body ?? {});
-    const client = await deps.authenticator.authenticate(request.headers.authorization, params, url).catch(recordingFailedClientAuth(deps.failedClientAuth, request, PATHS.introspection));
+    const client = await deps.authenticator.authenticate(request.headers.authorization, params, url).catch(recordingFailedClientAuth(deps, request, PATHS.introspection));
     if (params.token === undefined) throw new InvalidRequest('token is required');
     const response = await deps.tokenStatus.introspect(client, params.token);
     reply.header('cache-control', 'no-store');

@@ -23,8 +23,9 @@ export async function loginRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
         return renderLogin(request, reply, interaction, client, { error: 'login.invalid_credentials', username }, 401);
       }
       if (loggedIn.kind === 'refused') {
-        // Too many failed logins in a row for this account (docs/lockout.md): the form again, with
-        // how long to wait; 429 and Retry-After (RFC 6585 §4, RFC 9110 §10.2.3) for automation.
+        // Too many failed logins in a row with this username, whether it names a user or not
+        // (docs/lockout.md): the form again, with how long to wait; 429 and Retry-After
+        // (RFC 6585 §4, RFC 9110 §10.2.3) for automation.
         const client = await deps.authorization.clientOf(interaction);
         reply.header('retry-after', String(loggedIn.retryAfter));
         return renderLogin(request, reply, interaction, client, { ...tooManyAttempts(loggedIn.retryAfter), username }, 429);
@@ -44,11 +45,11 @@ export async function loginRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
   );
 }
 
-/** Seconds up to a minute and a half, minutes (rounded up) beyond. */
+/** Seconds up to a minute and a half, minutes (rounded up) up to an hour and a half, hours (rounded up) beyond. */
 function tooManyAttempts(retryAfter: number): { error: string; errorCount: number } {
-  return retryAfter <= 90
-    ? { error: 'login.too_many_attempts_seconds', errorCount: retryAfter }
-    : { error: 'login.too_many_attempts_minutes', errorCount: Math.ceil(retryAfter / 60) };
+  if (retryAfter <= 90) return { error: 'login.too_many_attempts_seconds', errorCount: retryAfter };
+  if (retryAfter <= 90 * 60) return { error: 'login.too_many_attempts_minutes', errorCount: Math.ceil(retryAfter / 60) };
+  return { error: 'login.too_many_attempts_hours', errorCount: Math.ceil(retryAfter / 3600) };
 }
 
 function text(value: unknown): string | undefined {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { ClientAuthenticatedEndpoint } from '../../application/ports/rate-limiter.js';
 import { PATHS } from '../../application/services/discovery.js';
 import { UNMATCHED_ROUTE, type HttpRequests } from '../../infrastructure/metrics/http-requests.js';
 import type { MetricsAccess, TrustyMetrics } from '../../infrastructure/metrics/registry.js';
@@ -8,11 +9,12 @@ import { OAuthError } from '../../protocol/errors.js';
 import { authorizeOperator } from '../admin/plugin.js';
 import { AdminHttpError, sendProblem } from '../admin/problem.js';
 import type { HttpDeps } from '../deps.js';
+import { presentedToken } from '../protected-resource.js';
 
 export const METRICS_PATH = '/metrics';
 
 /** The endpoints whose error codes are counted (trusty_token_errors_total's endpoint label). */
-const COUNTED_ERRORS = new Map<string, 'token' | 'par' | 'introspect' | 'revoke'>([
+const COUNTED_ERRORS = new Map<string, ClientAuthenticatedEndpoint>([
   [PATHS.token, 'token'],
   [PATHS.pushedAuthorizationRequest, 'par'],
   [PATHS.introspection, 'introspect'],
@@ -90,15 +92,16 @@ function authorizer(access: MetricsAccess, deps: HttpDeps, realm: string): Autho
     case 'admin':
       return (request, reply) => authorizeOperator(request, reply, deps, 'trusty:metrics');
     case 'token': {
-      // The schema requires the token with auth: token (at least 32 characters).
+      // The schema requires the token with auth: token (at least 32 token68 characters).
       const expected = sha256(access.token!);
       return async (request) => {
-        const match = /^Bearer +([^\s]+)$/i.exec(request.headers.authorization ?? '');
+        // The header read as every protected resource of this server reads it (protected-resource.ts).
+        const presented = presentedToken(request.headers.authorization);
         // RFC 6750 §3.1: a request without a Bearer token gets the challenge without an error code.
-        if (match === null) throw unauthorized('invalid-request', 'the metrics token is required: Authorization: Bearer <metrics.token>', `Bearer realm="${realm}"`);
+        if (presented?.scheme !== 'Bearer') throw unauthorized('invalid-request', 'the metrics token is required: Authorization: Bearer <metrics.token>', `Bearer realm="${realm}"`);
         // Digests of equal length, compared in constant time: neither the token's characters
         // nor its length show in the time taken.
-        if (!timingSafeEqual(sha256(match[1]!), expected)) {
+        if (!timingSafeEqual(sha256(presented.token), expected)) {
           throw unauthorized('invalid-token', 'the metrics token is not the configured one', `Bearer realm="${realm}", error="invalid_token"`);
         }
       };

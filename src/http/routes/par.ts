@@ -19,7 +19,7 @@ export async function parRoutes(app: FastifyInstance, { deps }: { deps: HttpDeps
     const params = request.body ?? {};
     const proof = await deps.dpop.verify(request.headers.dpop, { method: 'POST', url });
     const credentials = Object.fromEntries(CREDENTIALS.map((name) => [name, single(params, name)]));
-    const client = await deps.authenticator.authenticate(request.headers.authorization, credentials, url).catch(recordingFailedClientAuth(deps.failedClientAuth, request, PATHS.pushedAuthorizationRequest));
+    const client = await deps.authenticator.authenticate(request.headers.authorization, credentials, url).catch(recordingFailedClientAuth(deps, request, PATHS.pushedAuthorizationRequest));
     // RFC 9449 §11.1: the proof's jti is remembered only once the caller is known to be entitled:
     // a confidential client once authenticated; a public client (anyone can send its client_id)
     // once its request was validated (before anything is stored). A public client's pushes make

@@ -10,7 +10,7 @@ export async function revokeRoutes(app: FastifyInstance, { deps }: { deps: HttpD
   const url = deps.issuer + PATHS.revocation;
   app.post(PATHS.revocation, { config: { addressLimit: 'revoke' } }, async (request: FastifyRequest<{ Body: RawParameters | undefined }>, reply) => {
     const params = singleAll(request.body ?? {});
-    const client = await deps.authenticator.authenticate(request.headers.authorization, params, url).catch(recordingFailedClientAuth(deps.failedClientAuth, request, PATHS.revocation));
+    const client = await deps.authenticator.authenticate(request.headers.authorization, params, url).catch(recordingFailedClientAuth(deps, request, PATHS.revocation));
     if (params.token === undefined) throw new InvalidRequest('token is required');
     await deps.tokenStatus.revoke(client, params.token, request.ip, request.headers['user-agent']);
     return reply.header('cache-control', 'no-store').code(200).send();

@@ -24,7 +24,7 @@ export async function tokenRoutes(app: FastifyInstance, { deps }: { deps: HttpDe
       response = await exchange(input, deps.authenticator, deps.grants, deps.dpop);
     } catch (error) {
       // Nothing allocated for this on the way that succeeds (the hot path).
-      recordIfClientAuthFailed(deps.failedClientAuth, request, PATHS.token, error);
+      recordIfClientAuthFailed(deps, request, PATHS.token, error);
       throw error;
     }
     addDpopNonce(reply, deps, dpop !== undefined);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RateLimitedListener } from '../../application/ports/rate-limiter.js';
 import { DURATION_BUCKETS } from './http-requests.js';
 import { SESSION_COUNT_MAX_AGE_SECONDS, TrustyMetrics, type MetricSources } from './registry.js';
 
@@ -25,17 +26,27 @@ function samplesOf(text: string, name: string): Array<{ labels: string; value: n
 }
 
 describe('HttpRequests: the request counter and latency histogram', () => {
-  it('puts a duration in the first bucket whose bound it does not exceed (le), cumulative in the exposition', async () => {
+  it('puts a duration in the first bucket whose bound it does not exceed (le), cumulative in the exposition, one histogram per route, method and status', async () => {
     const metrics = open();
     metrics.http.observe('/token', 'POST', 200, 0.0005); // exactly the first bound: le="0.0005"
     metrics.http.observe('/token', 'POST', 200, 0.0007);
     metrics.http.observe('/token', 'POST', 401, 30); // beyond the last bound: +Inf only
     const text = await metrics.render();
     const buckets = samplesOf(text, 'trusty_http_request_duration_seconds_bucket');
-    expect(buckets.map((b) => b.value)).toEqual([1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3]);
-    expect(buckets.length).toBe(DURATION_BUCKETS.length + 1);
-    expect(buckets.at(-1)?.labels).toBe('{route="/token",method="POST",le="+Inf"}');
-    expect(samplesOf(text, 'trusty_http_request_duration_seconds_count')).toEqual([{ labels: '{route="/token",method="POST"}', value: 3 }]);
+    const ok = buckets.filter((b) => b.labels.includes('status="200"'));
+    const refused = buckets.filter((b) => b.labels.includes('status="401"'));
+    expect(ok.map((b) => b.value)).toEqual([1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+    expect(refused.map((b) => b.value)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(buckets.length).toBe(2 * (DURATION_BUCKETS.length + 1));
+    expect(ok.at(-1)?.labels).toBe('{route="/token",method="POST",status="200",le="+Inf"}');
+    expect(samplesOf(text, 'trusty_http_request_duration_seconds_count')).toEqual([
+      { labels: '{route="/token",method="POST",status="200"}', value: 2 },
+      { labels: '{route="/token",method="POST",status="401"}', value: 1 },
+    ]);
+    expect(samplesOf(text, 'trusty_http_request_duration_seconds_sum')).toEqual([
+      { labels: '{route="/token",method="POST",status="200"}', value: 0.0005 + 0.0007 },
+      { labels: '{route="/token",method="POST",status="401"}', value: 30 },
+    ]);
     expect(samplesOf(text, 'trusty_http_requests_total')).toEqual([
       { labels: '{route="/token",method="POST",status="200"}', value: 2 },
       { labels: '{route="/token",method="POST",status="401"}', value: 1 },
@@ -72,17 +83,17 @@ describe('TrustyMetrics: counters fed by the audit log and the rate limits', () 
     expect(samplesOf(text, 'trusty_refresh_token_reuse_total')).toEqual([{ labels: '', value: 1 }]);
   });
 
-  it('countRateLimited takes the rate limiter\'s names (address or ip, client) and keeps the endpoint label to the known ones', async () => {
+  it('countRateLimited counts refusals by budget (an endpoint, or failed_client_auth) and key', async () => {
     const metrics = open();
-    const listener: (endpoint: string, counted: 'address' | 'client') => void = metrics.countRateLimited;
-    listener('token', 'address');
+    const listener: RateLimitedListener = metrics.countRateLimited;
+    listener('token', 'ip');
     metrics.countRateLimited('token', 'ip');
-    listener('login', 'client');
-    metrics.countRateLimited('/whatever', 'client');
+    listener('revoke', 'client');
+    metrics.countRateLimited('failed_client_auth', 'ip');
     expect(samplesOf(await metrics.render(), 'trusty_rate_limited_total')).toEqual([
       { labels: '{endpoint="token",key="ip"}', value: 2 },
-      { labels: '{endpoint="login",key="client"}', value: 1 },
-      { labels: '{endpoint="other",key="client"}', value: 1 },
+      { labels: '{endpoint="revoke",key="client"}', value: 1 },
+      { labels: '{endpoint="failed_client_auth",key="ip"}', value: 1 },
     ]);
   });
 });

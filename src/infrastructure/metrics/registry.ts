@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { ClientAuthenticatedEndpoint, RateLimitedListener } from '../../application/ports/rate-limiter.js';
 import type { AuditEvent } from '../../application/ports/repositories.js';
 import type { SigningAlg } from '../../domain/client.js';
 import { stateAt, type KeyTimeline } from '../../domain/signing-key.js';
@@ -39,9 +40,6 @@ export interface MetricSources {
  * open /metrics must not let anyone repeat that at will. Prometheus scrapes every 15 s or so.
  */
 export const SESSION_COUNT_MAX_AGE_SECONDS = 10;
-
-/** Endpoints with a rate limit (config rate_limits); any other name is counted as "other". */
-const RATE_LIMITED_ENDPOINTS: ReadonlySet<string> = new Set(['auth', 'login', 'token', 'par', 'introspect', 'revoke']);
 
 /**
  * The metrics of one server (docs/metrics.md lists them): a registry of its own, not
@@ -84,7 +82,7 @@ export class TrustyMetrics {
     logins.inc({ result: 'failure' }, 0);
     this.loginSuccesses = logins.labels('success');
     this.loginFailures = logins.labels('failure');
-    this.lockouts = new Counter({ name: 'trusty_account_lockouts_total', help: 'Accounts locked after repeated failed logins (audit event user.locked)', registers });
+    this.lockouts = new Counter({ name: 'trusty_account_lockouts_total', help: 'Locks of existing accounts after repeated failed logins, repeat locks included (audit event user.locked)', registers });
     this.clientAuthFailures = new Counter({
       name: 'trusty_client_auth_failures_total',
       help: 'Refused client authentications at /token, /par, /introspect and /revoke (audit client.auth_failed; those the audit log summarises are added when their minute ends)',
@@ -97,7 +95,7 @@ export class TrustyMetrics {
     });
     this.rateLimited = new Counter({
       name: 'trusty_rate_limited_total',
-      help: 'Requests refused with 429 by a rate limit, by endpoint and by what was counted (key="ip": the address, "client": the authenticated client)',
+      help: 'Requests refused with 429 by a rate limit, by budget (endpoint: the endpoint\'s, or failed_client_auth) and by what was counted (key="ip": the address, "client": the authenticated client)',
       labelNames: ['endpoint', 'key'],
       registers,
     });
@@ -195,17 +193,19 @@ export class TrustyMetrics {
   };
 
   /** An error response of a client-authenticated endpoint; `error` is its RFC 6749 §5.2 code (a bounded set). */
-  countTokenError(endpoint: 'token' | 'par' | 'introspect' | 'revoke', error: string): void {
+  countTokenError(endpoint: ClientAuthenticatedEndpoint, error: string): void {
     this.tokenErrors.inc({ endpoint, error });
   }
 
   /**
    * For the rate limits (src/application/ports/rate-limiter.ts, RateLimitedListener): one request
-   * refused with 429. `key` is what was counted: the caller's address ('ip', or 'address' as the
-   * limiter names it) or its authenticated client. Bound, so it can be passed as a callback.
+   * refused with 429 by a budget: an endpoint's, or failed_client_auth (an address's failed client
+   * authentications); `key` is what was counted, the caller's address ('ip') or its authenticated
+   * client. Both names come from fixed lists, so the series are few. Bound, so it can be passed as
+   * a callback.
    */
-  readonly countRateLimited = (endpoint: string, key: 'ip' | 'address' | 'client'): void => {
-    this.rateLimited.inc({ endpoint: RATE_LIMITED_ENDPOINTS.has(endpoint) ? endpoint : 'other', key: key === 'client' ? 'client' : 'ip' });
+  readonly countRateLimited: RateLimitedListener = (budget, key) => {
+    this.rateLimited.inc({ endpoint: budget, key });
   };
 
   /** The Prometheus text exposition of everything (runs the gauges' queries). */

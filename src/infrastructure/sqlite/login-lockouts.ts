@@ -8,6 +8,7 @@ interface Row {
   user_id: string;
   failures: number;
   last_failure_ms: number;
+  locks: number;
   locked_until_ms: number | null;
 }
 
@@ -27,7 +28,7 @@ export class SqliteLoginLockoutStore implements LoginLockoutStore {
   async findMany(userIds: readonly string[]): Promise<Map<string, LockoutState>> {
     const states = new Map<string, LockoutState>();
     if (userIds.length === 0) return states;
-    const { rows } = await sql<Row>`SELECT user_id, failures, last_failure_ms, locked_until_ms FROM login_lockouts WHERE user_id IN (${sql.join(userIds)})`.execute(this.db);
+    const { rows } = await sql<Row>`SELECT user_id, failures, last_failure_ms, locks, locked_until_ms FROM login_lockouts WHERE user_id IN (${sql.join(userIds)})`.execute(this.db);
     for (const row of rows) states.set(row.user_id, toState(row));
     return states;
   }
@@ -40,25 +41,25 @@ export class SqliteLoginLockoutStore implements LoginLockoutStore {
       if (next === undefined) {
         await sql`DELETE FROM login_lockouts WHERE user_id = ${userId}`.execute(trx);
       } else {
-        await sql`INSERT INTO login_lockouts (user_id, failures, last_failure_ms, locked_until_ms)
-          VALUES (${userId}, ${next.failures}, ${next.lastFailureAt}, ${next.lockedUntil ?? null})
-          ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures, last_failure_ms = excluded.last_failure_ms, locked_until_ms = excluded.locked_until_ms`.execute(trx);
+        await sql`INSERT INTO login_lockouts (user_id, failures, last_failure_ms, locks, locked_until_ms)
+          VALUES (${userId}, ${next.failures}, ${next.lastFailureAt}, ${next.locks}, ${next.lockedUntil ?? null})
+          ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures, last_failure_ms = excluded.last_failure_ms, locks = excluded.locks, locked_until_ms = excluded.locked_until_ms`.execute(trx);
       }
       return next;
     });
   }
 
   async clear(userId: string): Promise<LockoutState | undefined> {
-    const { rows } = await sql<Row>`DELETE FROM login_lockouts WHERE user_id = ${userId} RETURNING user_id, failures, last_failure_ms, locked_until_ms`.execute(this.db);
+    const { rows } = await sql<Row>`DELETE FROM login_lockouts WHERE user_id = ${userId} RETURNING user_id, failures, last_failure_ms, locks, locked_until_ms`.execute(this.db);
     return rows[0] && toState(rows[0]);
   }
 }
 
 async function read(db: Kysely<Database>, userId: string): Promise<LockoutState | undefined> {
-  const { rows } = await sql<Row>`SELECT user_id, failures, last_failure_ms, locked_until_ms FROM login_lockouts WHERE user_id = ${userId}`.execute(db);
+  const { rows } = await sql<Row>`SELECT user_id, failures, last_failure_ms, locks, locked_until_ms FROM login_lockouts WHERE user_id = ${userId}`.execute(db);
   return rows[0] && toState(rows[0]);
 }
 
 function toState(row: Row): LockoutState {
-  return { failures: row.failures, lastFailureAt: row.last_failure_ms, lockedUntil: row.locked_until_ms ?? undefined };
+  return { failures: row.failures, lastFailureAt: row.last_failure_ms, locks: row.locks, lockedUntil: row.locked_until_ms ?? undefined };
 }

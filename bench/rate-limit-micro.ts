@@ -11,6 +11,7 @@ import Fastify, { type FastifyReply, type FastifyRequest, type onRequestHookHand
 import { ClientRateLimits } from '../src/application/services/client-rate-limits.js';
 import type { Client } from '../src/domain/client.js';
 import { rateLimitPlugin } from '../src/http/plugins/rate-limit.js';
+import { perEndpoint } from '../src/application/ports/rate-limiter.js';
 import { LocalFailureBudget } from '../src/infrastructure/rate-limit/failure-budget.js';
 import { inMemoryRateLimiter } from '../src/infrastructure/rate-limit/store-rate-limiter.js';
 
@@ -52,8 +53,7 @@ nsPerOp('per client: ClientRateLimits.count, 100 clients in turn', N, (i) => lim
 // 2. The per-address hook, called as Fastify calls it.
 const app = Fastify();
 await app.register(rateLimitPlugin, {
-  windowSeconds: 60,
-  perIp: { auth: HUGE, login: HUGE, token: HUGE, par: HUGE, introspect: HUGE, revoke: HUGE },
+  perIp: perEndpoint(() => inMemoryRateLimiter(HUGE, 60, 10_000)),
   failedClientAuth: new LocalFailureBudget(HUGE, 60, 10_000),
 });
 const hooks = new Map<string, onRequestHookHandler>();
@@ -63,9 +63,12 @@ app.addHook('onRoute', (route) => {
 app.post('/token', { config: { addressLimit: 'token' } }, async () => 'ok');
 app.post('/auth', { config: { addressLimit: 'auth' } }, async () => 'ok');
 await app.ready();
+type CallbackHook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
+/** The hook as Fastify runs it: with a done callback (it answers synchronously in memory). */
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-const token = hooks.get('/token') as unknown as Hook;
-const auth = hooks.get('/auth') as unknown as Hook;
+const promised = (hook: CallbackHook): Hook => (request, reply) => new Promise((resolve, reject) => hook(request, reply, (error) => (error ? reject(error) : resolve())));
+const token = promised(hooks.get('/token') as unknown as CallbackHook);
+const auth = promised(hooks.get('/auth') as unknown as CallbackHook);
 const reply = {} as FastifyReply;
 const routeOptions = { config: {} };
 const from = (ip: string) => ({ ip, routeOptions }) as unknown as FastifyRequest;

@@ -60,7 +60,12 @@ import { AccountLockout } from './application/services/account-lockout.js';
 import { inMemoryRateLimiter } from './infrastructure/rate-limit/store-rate-limiter.js';
 import { LocalFailureBudget } from './infrastructure/rate-limit/failure-budget.js';
 import { ClientRateLimits, type ClientBudget } from './application/services/client-rate-limits.js';
-import { CLIENT_AUTHENTICATED_ENDPOINTS, type ClientAuthenticatedEndpoint, type RateLimitedListener } from './application/ports/rate-limiter.js';
+import {
+  CLIENT_AUTHENTICATED_ENDPOINTS,
+  perEndpoint,
+  type ClientAuthenticatedEndpoint,
+  type RateLimitedListener,
+} from './application/ports/rate-limiter.js';
 import { ADDRESSES_PER_BUDGET, type AddressLimits } from './http/plugins/rate-limit.js';
 import { SqliteReadiness } from './infrastructure/sqlite/readiness.js';
 import { securityLogLine } from './infrastructure/security-log.js';
@@ -324,7 +329,7 @@ export async function openControlPlane(config: LoadedConfig, log: Logger, clock:
 }
 
 /**
- * rate_limits: per address (the @fastify/rate-limit plugin, src/http/plugins/rate-limit.ts), per
+ * rate_limits: per address (src/http/plugins/rate-limit.ts, over @fastify/rate-limit's store), per
  * authenticated client (ClientAuthenticator), and failed client authentications per address;
  * nothing at all when disabled.
  */
@@ -340,8 +345,7 @@ function rateLimitsOf(config: LoadedConfig, onRefused?: RateLimitedListener): { 
   );
   return {
     perAddress: {
-      windowSeconds: window,
-      perIp: settings.per_ip,
+      perIp: perEndpoint((budget) => inMemoryRateLimiter(settings.per_ip[budget], window, ADDRESSES_PER_BUDGET)),
       failedClientAuth: new LocalFailureBudget(settings.per_ip.failed_client_auth, window, ADDRESSES_PER_BUDGET),
       onRefused,
     },

@@ -5,6 +5,13 @@
 export const RATE_LIMITED_ENDPOINTS = ['auth', 'login', 'token', 'par', 'introspect', 'revoke'] as const;
 export type RateLimitedEndpoint = (typeof RATE_LIMITED_ENDPOINTS)[number];
 
+/** One value per per-address budget (each endpoint's limiter, say). */
+export function perEndpoint<T>(make: (endpoint: RateLimitedEndpoint) => T): Record<RateLimitedEndpoint, T> {
+  const values = {} as Record<RateLimitedEndpoint, T>;
+  for (const endpoint of RATE_LIMITED_ENDPOINTS) values[endpoint] = make(endpoint);
+  return values;
+}
+
 /**
  * Where a client authenticates (RFC 6749 §2.3): each has a per-client budget
  * (rate_limits.per_client), and their failed authentications count against the caller's address.

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RateLimitBudget, RateLimitKey } from '../../application/ports/rate-limiter.js';
+import { perEndpoint, type RateLimitBudget, type RateLimitedEndpoint, type RateLimiter, type RateLimitKey } from '../../application/ports/rate-limiter.js';
+import { inMemoryRateLimiter } from '../../infrastructure/rate-limit/store-rate-limiter.js';
 import { LocalFailureBudget } from '../../infrastructure/rate-limit/failure-budget.js';
 import { ADDRESSES_PER_BUDGET, rateLimitPlugin } from './rate-limit.js';
 
@@ -9,7 +10,7 @@ import { ADDRESSES_PER_BUDGET, rateLimitPlugin } from './rate-limit.js';
  * end-to-end tests cannot afford, thousands of addresses.
  */
 const HIGH = 10_000_000;
-type Hook = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+type Hook = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
 /** The per-address hook the plugin added to each route, by path. */
 const hooks = new Map<string, Hook>();
 let app: FastifyInstance | undefined;
@@ -18,8 +19,7 @@ afterEach(async () => app?.close());
 async function limited(perIp: { token?: number; auth?: number }, failures: LocalFailureBudget, refused: Array<[RateLimitBudget, RateLimitKey]> = []) {
   app = Fastify();
   await app.register(rateLimitPlugin, {
-    windowSeconds: 60,
-    perIp: { auth: HIGH, login: HIGH, token: HIGH, par: HIGH, introspect: HIGH, revoke: HIGH, ...perIp },
+    perIp: limiters({ auth: HIGH, login: HIGH, token: HIGH, par: HIGH, introspect: HIGH, revoke: HIGH, ...perIp }),
     failedClientAuth: failures,
     onRefused: (budget, key) => refused.push([budget, key]),
   });
@@ -32,6 +32,11 @@ async function limited(perIp: { token?: number; auth?: number }, failures: Local
   return app;
 }
 
+/** Each budget's counter, as src/container.ts makes them. */
+function limiters(max: Record<RateLimitedEndpoint, number>): Record<RateLimitedEndpoint, RateLimiter> {
+  return perEndpoint((budget) => inMemoryRateLimiter(max[budget], 60, ADDRESSES_PER_BUDGET));
+}
+
 const address = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
 describe('rateLimitPlugin', () => {
@@ -40,9 +45,8 @@ describe('rateLimitPlugin', () => {
     // The route's hook called as Fastify calls it (inject would take seconds for so many addresses).
     const hook = hooks.get('/token')!;
     const post = (ip: string) =>
-      hook.call(server, { ip, routeOptions: { config: {} } } as unknown as FastifyRequest, {} as FastifyReply).then(
-        () => 200,
-        (error: { status: number }) => error.status,
+      new Promise<number>((resolve) =>
+        hook.call(server, { ip, routeOptions: { config: {} } } as unknown as FastifyRequest, {} as FastifyReply, (error) => resolve(error === undefined ? 200 : (error as unknown as { status: number }).status)),
       );
     for (let i = 0; i < ADDRESSES_PER_BUDGET; i++) expect(await post(address(i))).toBe(200);
     // The first address is still counted: a store of 5000 would have dropped it long ago.

@@ -1,5 +1,4 @@
-import fastifyRateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { callerKey } from '../../application/authorize/caller-key.js';
 import {
@@ -9,6 +8,7 @@ import {
   type FailureBudget,
   type RateLimitedEndpoint,
   type RateLimitedListener,
+  type RateLimiter,
 } from '../../application/ports/rate-limiter.js';
 import { TooManyRequests } from '../../protocol/errors.js';
 
@@ -24,8 +24,8 @@ declare module 'fastify' {
 
 /** What src/container.ts passes from config rate_limits when it is enabled. */
 export interface AddressLimits {
-  readonly windowSeconds: number;
-  readonly perIp: Readonly<Record<RateLimitedEndpoint, number>>;
+  /** Each budget's counter (rate_limits.per_ip), keyed by address: @fastify/rate-limit's store behind the RateLimiter port. */
+  readonly perIp: Readonly<Record<RateLimitedEndpoint, RateLimiter>>;
   /**
    * Failed client authentications per address (rate_limits.per_ip.failed_client_auth): counted
    * by recordIfClientAuthFailed (src/http/failed-client-auth.ts), checked here first at the
@@ -43,47 +43,29 @@ export interface AddressLimits {
  */
 export const ADDRESSES_PER_BUDGET = 10_000;
 
-const NO_HEADERS = { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false, 'retry-after': false } as const;
-
 const CLIENT_AUTHENTICATED: ReadonlySet<RateLimitedEndpoint> = new Set(CLIENT_AUTHENTICATED_ENDPOINTS);
 
-type AsyncHook = (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-
 /**
- * Per-address limits with @fastify/rate-limit: one onRequest hook per budget, added to the routes
- * whose config names it (`config: { addressLimit: 'token' }`), so a refused request costs no
- * body parsing. The key is request.ip (X-Forwarded-For only from trust_proxy's addresses) as
- * callerKey reads it: an IPv6 address by its /64, so one host cannot rotate through its prefix.
- * Where clients authenticate, the address's failed authentications are checked first, before
- * any secret is hashed or signature verified: a guessing run is refused until its window ends.
- * Refusals are TooManyRequests, rendered by the error handler: 429 with Retry-After as RFC 6749
- * JSON on the APIs, a page on /auth and the login form. No X-RateLimit-* headers: they would
- * cost on every answer of the token endpoint and tell a prober its budget.
+ * Per-address limits: one onRequest hook per budget, added to the routes whose config names it
+ * (`config: { addressLimit: 'token' }`), so a refused request costs no body parsing. The key is
+ * request.ip (X-Forwarded-For only from trust_proxy's addresses) as callerKey reads it: an IPv6
+ * address by its /64, so one host cannot rotate through its prefix. Where clients authenticate,
+ * the address's failed authentications are checked first, before any secret is hashed or
+ * signature verified: a guessing run is refused until its window ends. Refusals are
+ * TooManyRequests, rendered by the error handler: 429 with Retry-After as RFC 6749 JSON on the
+ * APIs, a page on /auth and the login form. No X-RateLimit-* headers: they would cost on every
+ * answer of the token endpoint and tell a prober its budget.
+ *
+ * The counting is @fastify/rate-limit's (its store, a fixed window from a key's first request),
+ * through the RateLimiter port; the hook is ours and synchronous while the store answers at
+ * once: the plugin's own hook awaits a chain of promises per request, which cost the token
+ * endpoint about 5 % of its throughput in `npm run bench` (docs/rate-limits.md, "Cost").
  */
 export const rateLimitPlugin = fp(
   async (app: FastifyInstance, limits: AddressLimits) => {
     const keyOf = addressKeys();
-    await app.register(fastifyRateLimit, {
-      global: false,
-      hook: 'onRequest',
-      timeWindow: limits.windowSeconds * 1000,
-      keyGenerator: keyOf,
-      addHeaders: NO_HEADERS,
-      addHeadersOnExceeding: NO_HEADERS,
-      errorResponseBuilder: (_request, context) => TooManyRequests.fromAddress(context.ttl / 1000),
-    });
-    const { onRefused } = limits;
     const hooks = new Map<RateLimitedEndpoint, onRequestHookHandler>();
-    for (const budget of RATE_LIMITED_ENDPOINTS) {
-      const counting = app.rateLimit({
-        max: limits.perIp[budget],
-        // Each budget's store is a child of the plugin's, made from these options only (the
-        // plugin's own `cache` is not passed down: without this each would hold 5000).
-        cache: ADDRESSES_PER_BUDGET,
-        ...(onRefused === undefined ? {} : { onExceeded: () => onRefused(budget, 'ip') }),
-      }) as AsyncHook;
-      hooks.set(budget, (CLIENT_AUTHENTICATED.has(budget) ? checkingFailedAuthFirst(counting, limits, keyOf) : counting) as onRequestHookHandler);
-    }
+    for (const budget of RATE_LIMITED_ENDPOINTS) hooks.set(budget, addressHook(budget, limits, keyOf));
     app.addHook('onRoute', (route) => {
       const budget = route.config?.addressLimit;
       if (budget === undefined) return;
@@ -97,21 +79,40 @@ export const rateLimitPlugin = fp(
 );
 
 /**
- * RFC 6749 §10.10: the server MUST prevent attackers from guessing client credentials. The
- * endpoint's hook, after the address's failed client authentications are checked: one hook, not
- * two (each costs a turn of Fastify's hook runner), and a synchronous check (an LRU lookup). A
- * refused request is not counted against the endpoint's budget.
+ * One budget's hook. RFC 6749 §10.10: the server MUST prevent attackers from guessing client
+ * credentials: where clients authenticate, an address that used its failed authentications is
+ * refused first (a synchronous LRU lookup), and that refusal is not counted against the
+ * endpoint's budget.
  */
-function checkingFailedAuthFirst(counting: AsyncHook, limits: AddressLimits, keyOf: (request: FastifyRequest) => string): AsyncHook {
+function addressHook(budget: RateLimitedEndpoint, limits: AddressLimits, keyOf: (request: FastifyRequest) => string): onRequestHookHandler {
   const { failedClientAuth, onRefused } = limits;
-  return function (request, reply) {
-    const wait = failedClientAuth.retryAfter(keyOf(request));
-    if (wait > 0) {
-      onRefused?.(FAILED_CLIENT_AUTH, 'ip');
-      // Thrown synchronously: Fastify's hook runner hands it to the error handler.
-      throw TooManyRequests.fromFailedClientAuth(wait);
+  const limiter = limits.perIp[budget];
+  const checksFailures = CLIENT_AUTHENTICATED.has(budget);
+  const refuse = (seconds: number): TooManyRequests => {
+    onRefused?.(budget, 'ip');
+    return TooManyRequests.fromAddress(seconds);
+  };
+  return (request, _reply, done) => {
+    const key = keyOf(request);
+    if (checksFailures) {
+      const wait = failedClientAuth.retryAfter(key);
+      if (wait > 0) {
+        onRefused?.(FAILED_CLIENT_AUTH, 'ip');
+        return done(TooManyRequests.fromFailedClientAuth(wait));
+      }
     }
-    return counting.call(this, request, reply);
+    let counted: number | Promise<number>;
+    try {
+      counted = limiter.hit(key);
+    } catch (error) {
+      return done(error as Error);
+    }
+    // An in-memory store answers at once: no promise on the token endpoint's way.
+    if (typeof counted === 'number') return counted > 0 ? done(refuse(counted)) : done();
+    counted.then(
+      (seconds) => (seconds > 0 ? done(refuse(seconds)) : done()),
+      (error: unknown) => done(error as Error),
+    );
   };
 }
 

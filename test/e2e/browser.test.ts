@@ -129,9 +129,6 @@ async function expectCleanUnderCsp({ violations, errors, documents }: RelyingPar
   expect(violations, 'securitypolicyviolation events').toEqual([]);
   const unexpected = errors.filter(({ text, url }) => {
     const status = ERROR_STATUS_LINE.exec(text)?.[1];
-    // Chromium asks for /favicon.ico by itself (the pages link no icon) and the provider has none:
-    // a 404 the page did not ask for, logged on whichever flow came first.
-    if (status === '404' && url === server.issuer + '/favicon.ico') return false;
     return status === undefined || !served.has(`${status} ${url}`);
   });
   expect(unexpected, 'console errors').toEqual([]);

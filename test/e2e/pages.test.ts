@@ -279,6 +279,17 @@ describe('headers on every hosted page', () => {
   });
 });
 
+describe('the pages\' icon', () => {
+  it('is linked by every page and served, so browsers do not ask for /favicon.ico (which does not exist)', async () => {
+    const { page } = await loginPage();
+    expect(page.html).toContain('<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">');
+    const icon = await fetch(`${server.issuer}/assets/favicon.svg`);
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await icon.text()).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  });
+});
+
 describe('languages: ui_locales, then Accept-Language, then English (CONTRACT.md)', () => {
   it.each([
     ['Accept-Language fr-FR', 'fr-FR,fr;q=0.9', {}, 'fr'],

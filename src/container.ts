@@ -10,7 +10,7 @@ import { IdTokenHints } from './application/services/id-token-hint.js';
 import { EXPIRY_NOTICES_PER_PURGE, LogoutService } from './application/services/logout-service.js';
 import { TokenStatus } from './application/services/token-status.js';
 import { HttpLogoutSender } from './infrastructure/http-logout-sender.js';
-import { buildDiscoveryDocument, PATHS } from './application/services/discovery.js';
+import { buildDiscoveryDocument, CLIENT_AUTHENTICATED_PATHS, PATHS } from './application/services/discovery.js';
 import { DpopVerifier } from './application/services/dpop-verifier.js';
 import { PushedRequests } from './application/authorize/pushed-requests.js';
 import { seed } from './application/services/seed.js';
@@ -63,7 +63,6 @@ import { ClientRateLimits, type ClientBudget } from './application/services/clie
 import {
   CLIENT_AUTHENTICATED_ENDPOINTS,
   perEndpoint,
-  type ClientAuthenticatedEndpoint,
   type RateLimitedListener,
 } from './application/ports/rate-limiter.js';
 import { ADDRESSES_PER_BUDGET, type AddressLimits } from './http/plugins/rate-limit.js';
@@ -352,14 +351,6 @@ function rateLimitsOf(config: LoadedConfig, onRefused?: RateLimitedListener): { 
     perClient: new ClientRateLimits(budgets, onRefused),
   };
 }
-
-/** Where each client-authenticated endpoint is (ClientAuthenticator.authenticate receives its URL). */
-const CLIENT_AUTHENTICATED_PATHS: Readonly<Record<ClientAuthenticatedEndpoint, string>> = {
-  token: PATHS.token,
-  par: PATHS.pushedAuthorizationRequest,
-  introspect: PATHS.introspection,
-  revoke: PATHS.revocation,
-};
 
 /** Clients counted per endpoint at once: one counter each, only for clients that authenticated. */
 const CLIENTS_PER_BUDGET = 10_000;

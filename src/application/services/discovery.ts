@@ -5,6 +5,7 @@ import { CLAIMS_BY_SCOPE, STANDARD_SCOPES } from '../../domain/scope.js';
 import { PROMPT_VALUES } from '../../domain/authorization-request.js';
 import { CODE_CHALLENGE_METHODS_SUPPORTED } from '../../protocol/pkce.js';
 import { GRANT_TYPES_SUPPORTED } from '../grants/index.js';
+import type { ClientAuthenticatedEndpoint } from '../ports/rate-limiter.js';
 
 /** Endpoint paths, relative to the issuer (contract: default paths). */
 export const PATHS = {
@@ -17,6 +18,14 @@ export const PATHS = {
   userinfo: '/userinfo',
   jwks: '/.well-known/jwks.json',
 } as const;
+
+/** Where each endpoint that authenticates clients is (rate limits and metrics name them so). */
+export const CLIENT_AUTHENTICATED_PATHS: Readonly<Record<ClientAuthenticatedEndpoint, string>> = {
+  token: PATHS.token,
+  par: PATHS.pushedAuthorizationRequest,
+  introspect: PATHS.introspection,
+  revoke: PATHS.revocation,
+};
 
 /**
  * OpenID Connect Discovery 1.0 §3 / RFC 8414 §2 metadata. Lists only what the server

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ClientAuthenticatedEndpoint } from '../../application/ports/rate-limiter.js';
-import { PATHS } from '../../application/services/discovery.js';
+import { CLIENT_AUTHENTICATED_PATHS } from '../../application/services/discovery.js';
 import { UNMATCHED_ROUTE, type HttpRequests } from '../../infrastructure/metrics/http-requests.js';
 import type { MetricsAccess, TrustyMetrics } from '../../infrastructure/metrics/registry.js';
 import { OAuthError } from '../../protocol/errors.js';
@@ -14,12 +14,9 @@ import { presentedToken } from '../protected-resource.js';
 export const METRICS_PATH = '/metrics';
 
 /** The endpoints whose error codes are counted (trusty_token_errors_total's endpoint label). */
-const COUNTED_ERRORS = new Map<string, ClientAuthenticatedEndpoint>([
-  [PATHS.token, 'token'],
-  [PATHS.pushedAuthorizationRequest, 'par'],
-  [PATHS.introspection, 'introspect'],
-  [PATHS.revocation, 'revoke'],
-]);
+const COUNTED_ERRORS = new Map<string, ClientAuthenticatedEndpoint>(
+  Object.entries(CLIENT_AUTHENTICATED_PATHS).map(([endpoint, path]) => [path, endpoint as ClientAuthenticatedEndpoint]),
+);
 
 /**
  * What every request pays for the metrics: one onResponse hook, for every route and for the

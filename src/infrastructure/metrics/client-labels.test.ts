@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { IDLE_SOURCES, samplesOf } from './fixtures.js';
 import { CLIENT_LABEL_BUCKETS, ClientLabels, fnv1a } from './client-labels.js';
-import { TrustyMetrics, type MetricSources } from './registry.js';
+import { TrustyMetrics } from './registry.js';
 
-const SOURCES: MetricSources = {
-  now: () => 1_700_000_000,
-  activeSessions: async () => 0,
-  pendingPushedRequests: () => 0,
-  replayCache: () => ({ size: 0, capacity: 1 }),
-  signingKeys: async () => [],
-  passwordHashQueue: () => 0,
-};
+const SOURCES = IDLE_SOURCES;
 
-/** The samples of one metric in a text exposition: `name{labels} value` lines. */
-function samplesOf(text: string, name: string): Array<{ labels: string; value: number }> {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .map((line) => {
-      const space = line.lastIndexOf(' ');
-      return { labels: line.slice(name.length, space), value: Number(line.slice(space + 1)) };
-    });
-}
 
 function issue(metrics: TrustyMetrics, clientId: string, grantType = 'client_credentials') {
   metrics.onAuditEvent({ event: 'token.issued', clientId, details: { grant_type: grantType, jti: 'j' } });

@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { IDLE_SOURCES, samplesOf } from './fixtures.js';
 import type { RateLimitedListener } from '../../application/ports/rate-limiter.js';
 import { DURATION_BUCKETS } from './http-requests.js';
 import { SESSION_COUNT_MAX_AGE_SECONDS, TrustyMetrics, type MetricSources } from './registry.js';
 
-const SOURCES: MetricSources = {
-  now: () => 1_700_000_000,
-  activeSessions: async () => 0,
-  pendingPushedRequests: () => 0,
-  replayCache: () => ({ size: 0, capacity: 1 }),
-  signingKeys: async () => [],
-  passwordHashQueue: () => 0,
-};
+const SOURCES = IDLE_SOURCES;
 
 const open = (sources: MetricSources = SOURCES) => new TrustyMetrics({ auth: 'none', token: undefined }, 100, sources);
 
-/** The samples of one metric in a text exposition: `name{labels} value` lines. */
-function samplesOf(text: string, name: string): Array<{ labels: string; value: number }> {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .map((line) => {
-      const space = line.lastIndexOf(' ');
-      return { labels: line.slice(name.length, space), value: Number(line.slice(space + 1)) };
-    });
-}
 
 describe('HttpRequests: the request counter and latency histogram', () => {
   it('puts a duration in the first bucket whose bound it does not exceed (le), cumulative in the exposition, one histogram per route, method and status', async () => {
